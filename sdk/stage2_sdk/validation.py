@@ -57,7 +57,8 @@ def operation_spec(document: Any) -> Dict[str, Any]:
 def validate_payload(payload: Payload, spec: Mapping[str, Any]) -> Payload:
     """Check ``payload`` against an Operation spec and return a copy with defaults filled in.
 
-    Parameters are checked for type, null, enum and min/max (value bounds for
+    A missing parameter takes its default, or null when it is nullable and has
+    none. Parameters are checked for type, null, enum and min/max (value bounds for
     numbers, length bounds for strings and arrays), and integral floats given for
     integer parameters become ints. Every declared input port must be present with
     a path count inside its multiplicity, and the output port must match the
@@ -86,6 +87,8 @@ def _validate_parameters(supplied: Dict[str, Any], declared: Mapping[str, Any]) 
             value = supplied[name]
         elif "default" in declaration:
             value = declaration["default"]
+        elif declaration.get("nullable", False):
+            value = None
         else:
             raise PayloadError(field, "missing and the operation declares no default")
         checked[name] = _validate_parameter(field, value, declaration)
@@ -129,7 +132,9 @@ def _validate_inputs(payload: Payload, declared: Mapping[str, Any]) -> None:
                 ", ".join(repr(key) for key in declared) or "none"))
 
     for port, declaration in declared.items():
-        multiplicity = (declaration or {}).get("multiplicity") or {}
+        # A port without a multiplicity takes exactly one path, and a multiplicity
+        # without a max is unbounded.
+        multiplicity = (declaration or {}).get("multiplicity") or {"min": 1, "max": 1}
         minimum = multiplicity.get("min", 1)
         maximum: Optional[int] = multiplicity.get("max")
         if port not in payload.input_ports:

@@ -305,6 +305,21 @@ def test_validate_requires_parameter_without_default(tmp_path):
     assert caught.value.field == "parameters.Name"
 
 
+def test_validate_nullable_without_default_is_null(tmp_path):
+    spec = {"parameters": {"Name": {"type": "string", "nullable": True}}, "inputs": {}, "output": {}}
+    document = make_document(tmp_path, inputs={}, parameters={})
+    payload = validate_payload(parse_payload(document), spec)
+    assert payload.parameters == {"Name": None}
+
+
+def test_validate_port_without_multiplicity_takes_one(tmp_path):
+    spec = {"parameters": {}, "inputs": {"Image": {"description": "x"}}, "output": {}}
+    document = make_document(tmp_path, inputs={"Image": ["/a", "/b"]}, parameters={})
+    with pytest.raises(PayloadError) as caught:
+        validate_payload(parse_payload(document), spec)
+    assert "at most 1" in str(caught.value)
+
+
 def test_validate_rejects_unknown_type_in_manifest(tmp_path):
     spec = {"parameters": {"Name": {"type": "text", "default": "a"}}, "inputs": {}, "output": {}}
     document = make_document(tmp_path, inputs={}, parameters={})
