@@ -218,7 +218,13 @@ def build_job(
                 {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
             ]
         },
-        "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        "template": {
+            "metadata": {
+                "labels": labels,
+                "annotations": {naming.ANNOTATION_WORKFLOW: owner.name, naming.ANNOTATION_NODE: node.name},
+            },
+            "spec": pod_spec,
+        },
     }
     if timeout is not None:
         job_spec["activeDeadlineSeconds"] = timeout

@@ -1,0 +1,262 @@
+"""The reconcile loop: observe a Workflow, plan with pure code, apply, write status once.
+
+The kopf handlers only enqueue Workflow keys. A few worker tasks take keys
+from a deduplicating queue, so one Workflow is never reconciled by two
+workers at once, and a key that changes during a pass is reconciled again
+afterwards. Each pass reads the Workflow fresh from the API server, reads
+its Jobs and pods from kopf's in-memory indexes, applies the plan's actions
+and replaces the status with the read resourceVersion as a precondition, so
+a concurrent change makes the write fail with 409 and the pass is retried
+from fresh state instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from kubernetes.client.rest import ApiException
+
+from . import planner
+from .config import OperatorConfig
+from .kube import Conflict, CreateRejected, Kube
+from .models import OperationSpec
+from .observe import JobView, PodView
+from .status import TERMINAL_WORKFLOW
+from .validation import validate_operation
+from .workqueue import WorkQueue
+
+logger = logging.getLogger("stage2.reconcile")
+
+COMPONENT = "stage2-operator"
+MAX_BACKOFF_SECONDS = 60.0
+
+Key = tuple[str, str]
+IndexLookup = Callable[[Hashable], Iterable[Any]]
+
+
+class Controller:
+    """Owns the work queue, the workers and the cached parse of Operations."""
+
+    def __init__(self, *, kube: Kube, config: OperatorConfig) -> None:
+        self.kube = kube
+        self.config = config
+        self.queue = WorkQueue()
+        self.jobs: IndexLookup = lambda key: ()
+        self.pods: IndexLookup = lambda key: ()
+        self.operation_specs: IndexLookup = lambda key: ()
+        self.phases: dict[Key, str] = {}
+        self.references: dict[Key, frozenset[str]] = {}
+        self._parsed: dict[Key, tuple[str, OperationSpec | None]] = {}
+        self._failures: dict[Key, int] = {}
+        self._rejected: dict[Key, dict[str, str]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._create_slots = asyncio.Semaphore(config.create_concurrency)
+
+    # Wiring.
+
+    def start(self) -> None:
+        for number in range(self.config.workers):
+            self._tasks.append(asyncio.create_task(self._work(), name=f"stage2-worker-{number}"))
+        self._tasks.append(asyncio.create_task(self._resync(), name="stage2-resync"))
+
+    async def stop(self) -> None:
+        self.queue.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def enqueue(self, namespace: str, name: str) -> None:
+        self.queue.add((namespace, name))
+
+    def note_workflow(self, *, namespace: str, name: str, body: Mapping[str, Any] | None) -> None:
+        """Remember what resync and Operation changes need: phase and referenced Operations."""
+        key = (namespace, name)
+        if body is None:
+            self.phases.pop(key, None)
+            self.references.pop(key, None)
+            self._rejected.pop(key, None)
+            self._failures.pop(key, None)
+            return
+        self.phases[key] = str((body.get("status") or {}).get("phase") or "")
+        nodes = (body.get("spec") or {}).get("nodes") or []
+        self.references[key] = frozenset(str(node.get("operation")) for node in nodes if isinstance(node, dict))
+
+    def enqueue_users_of(self, *, namespace: str, operation: str) -> None:
+        for (ns, name), used in self.references.items():
+            if ns == namespace and operation in used:
+                self.enqueue(ns, name)
+
+    # Workers.
+
+    async def _work(self) -> None:
+        while True:
+            key = await self.queue.get()
+            try:
+                await self._reconcile_with_retry(key)  # type: ignore[arg-type]
+            finally:
+                self.queue.done(key)
+
+    async def _resync(self) -> None:
+        """Look again at unfinished Workflows now and then, in case an event was missed."""
+        while True:
+            await asyncio.sleep(self.config.resync_seconds)
+            for key, phase in list(self.phases.items()):
+                if phase not in TERMINAL_WORKFLOW:
+                    self.queue.add(key)
+
+    async def _reconcile_with_retry(self, key: Key) -> None:
+        namespace, name = key
+        try:
+            requeue_after = await self.reconcile(namespace, name)
+        except Conflict:
+            logger.info("[%s/%s] status changed during the pass; reconciling again", namespace, name)
+            self.queue.add_after(key, 0.05)
+            return
+        except ApiException as error:
+            delay = self._backoff(key)
+            logger.warning(
+                "[%s/%s] API request failed (%s %s); will retry in %.1fs", namespace, name, error.status, error.reason, delay
+            )
+            self.queue.add_after(key, delay)
+            return
+        except Exception:
+            delay = self._backoff(key)
+            logger.exception("[%s/%s] reconcile failed; will retry in %.1fs", namespace, name, delay)
+            self.queue.add_after(key, delay)
+            return
+        self._failures.pop(key, None)
+        if requeue_after is not None:
+            self.queue.add_after(key, requeue_after)
+
+    def _backoff(self, key: Key) -> float:
+        failures = self._failures.get(key, 0) + 1
+        self._failures[key] = failures
+        return float(min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** (failures - 1)))
+
+    # One pass.
+
+    def _operations(self, namespace: str, names: Iterable[str]) -> dict[str, OperationSpec | None]:
+        result: dict[str, OperationSpec | None] = {}
+        for name in names:
+            entries = list(self.operation_specs((namespace, name)))
+            if not entries:
+                result[name] = None
+                continue
+            version, spec = entries[-1]
+            cached = self._parsed.get((namespace, name))
+            if cached is None or cached[0] != version:
+                parsed, _errors = validate_operation(spec)
+                cached = (version, parsed if not _errors else None)
+                self._parsed[(namespace, name)] = cached
+            result[name] = cached[1]
+        return result
+
+    async def reconcile(self, namespace: str, name: str) -> float | None:
+        body = await asyncio.to_thread(self.kube.get_workflow, namespace, name)
+        key = (namespace, name)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            self.note_workflow(namespace=namespace, name=name, body=None)
+            return None
+        self.note_workflow(namespace=namespace, name=name, body=body)
+        metadata = body["metadata"]
+        spec = body.get("spec") or {}
+        old_status = body.get("status") or {}
+        meta = planner.WorkflowMeta(
+            name=name, namespace=namespace, uid=metadata["uid"], generation=int(metadata.get("generation") or 1)
+        )
+        jobs: list[JobView] = list(self.jobs(key))
+        pods: dict[str, list[PodView]] = {job.name: list(self.pods((namespace, job.name))) for job in jobs}
+        operations = self._operations(namespace, self.references.get(key, frozenset()))
+        started = time.monotonic()
+        plan = planner.plan(
+            meta=meta,
+            spec=spec,
+            status=old_status,
+            operations=operations,
+            jobs=jobs,
+            pods=pods,
+            now=datetime.now(timezone.utc),
+            settings=self.config.planner,
+            rejected=self._rejected.get(key, {}),
+        )
+        logger.debug("[%s/%s] planned %d actions in %.1f ms", namespace, name, len(plan.actions),
+                     (time.monotonic() - started) * 1000)
+
+        rejected = await self._apply(body, plan)
+        if rejected:
+            self._rejected.setdefault(key, {}).update(rejected)
+            return 0.05
+
+        if plan.status != old_status:
+            body["status"] = plan.status
+            await asyncio.to_thread(self.kube.replace_workflow_status, body)
+            old_phase = old_status.get("phase")
+            if old_phase != plan.status.get("phase"):
+                logger.info(
+                    "[%s/%s] workflow phase %s -> %s: %s",
+                    namespace, name, old_phase or "(none)", plan.status.get("phase"), plan.status.get("message"),
+                )
+            self.phases[key] = str(plan.status.get("phase") or "")
+            if self.config.post_events:
+                for event in plan.events:
+                    await asyncio.to_thread(
+                        self.kube.post_event,
+                        involved=body,
+                        type_=event.type,
+                        reason=event.reason,
+                        message=event.message,
+                        component=COMPONENT,
+                    )
+        return plan.requeue_after
+
+    async def _apply(self, body: Mapping[str, Any], plan: planner.Plan) -> dict[str, str]:
+        """Apply the plan's actions; return the nodes whose manifests the API server rejected."""
+        namespace = body["metadata"]["namespace"]
+        name = body["metadata"]["name"]
+        per_node: dict[str, list[planner.Create]] = {}
+        for action in plan.actions:
+            if isinstance(action, planner.Create) and action.node is not None:
+                per_node.setdefault(action.node, []).append(action)
+                continue
+            await self._apply_one(namespace, name, action, body)
+
+        async def create_node(node: str, creates: list[planner.Create]) -> tuple[str, str] | None:
+            async with self._create_slots:
+                for create in creates:
+                    try:
+                        created = await asyncio.to_thread(self.kube.create, create.manifest)
+                    except CreateRejected as error:
+                        logger.error("[%s/%s] %s for node %s", namespace, name, error, node)
+                        return node, f"the API server rejected {error.kind} {error.name}: {error.reason}"
+                    if created:
+                        logger.info(
+                            "[%s/%s] created %s %s for node %s",
+                            namespace, name, create.manifest["kind"], create.manifest["metadata"]["name"], node,
+                        )
+            return None
+
+        results = await asyncio.gather(*(create_node(node, creates) for node, creates in per_node.items()))
+        return {node: message for node, message in (r for r in results if r is not None)}
+
+    async def _apply_one(self, namespace: str, name: str, action: planner.Action, body: Mapping[str, Any]) -> None:
+        if isinstance(action, planner.Create):
+            manifest = action.manifest
+            if await asyncio.to_thread(self.kube.create, manifest):
+                logger.info("[%s/%s] created %s %s", namespace, name, manifest["kind"], manifest["metadata"]["name"])
+        elif isinstance(action, planner.Delete):
+            await asyncio.to_thread(self.kube.delete, kind=action.kind, namespace=namespace, name=action.name)
+            logger.info("[%s/%s] deleted %s %s (node %s)", namespace, name, action.kind, action.name, action.node)
+        elif isinstance(action, planner.DeleteCollection):
+            await asyncio.to_thread(
+                self.kube.delete_collection, kind=action.kind, namespace=namespace, label_selector=action.label_selector
+            )
+            logger.info("[%s/%s] deleted %s objects matching %s", namespace, name, action.kind, action.label_selector)
+        elif isinstance(action, planner.DeleteWorkflow):
+            await asyncio.to_thread(self.kube.delete_workflow, namespace, name, body["metadata"]["uid"])
+            logger.info("[%s/%s] deleted the workflow: its time to live after finishing has passed", namespace, name)

@@ -1,0 +1,356 @@
+"""Planner tests: plain data in, actions and status out, no cluster."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from stage2_operator import planner
+from stage2_operator.models import OperationSpec
+from stage2_operator.observe import JobView, LauncherReport, OutputEntry, PodView
+from stage2_operator.validation import validate_operation
+
+NOW = datetime(2026, 12, 4, 12, 0, 0, tzinfo=timezone.utc)
+META = planner.WorkflowMeta(name="wf", namespace="ns", uid="uid-1", generation=1)
+SETTINGS = planner.Settings(image_pull_grace_seconds=60)
+
+SOURCE = {
+    "family": "source",
+    "image": "localhost/text-source:dev",
+    "parameters": {"Text": {"type": "string", "default": "hello"}},
+    "output": {},
+}
+UPPER = {
+    "family": "compute",
+    "image": "localhost/text-upper:dev",
+    "inputs": {"Text": {"multiplicity": {"min": 1}}},
+    "output": {},
+}
+SINK = {"family": "sink", "image": "localhost/report:dev", "inputs": {"Input": {}}}
+
+
+def parse(raw: dict[str, Any]) -> OperationSpec:
+    spec, errors = validate_operation(raw)
+    assert not errors, errors
+    assert spec is not None
+    return spec
+
+
+OPERATIONS = {"text-source": parse(SOURCE), "text-upper": parse(UPPER), "report": parse(SINK)}
+
+
+def chain_spec(**extra: Any) -> dict[str, Any]:
+    return {
+        "nodes": [
+            {"name": "a", "operation": "text-source"},
+            {"name": "b", "operation": "text-upper", "inputs": {"Text": ["a"]}},
+            {"name": "c", "operation": "text-upper", "inputs": {"Text": ["b"]}},
+        ],
+        **extra,
+    }
+
+
+def diamond_spec(**extra: Any) -> dict[str, Any]:
+    return {
+        "nodes": [
+            {"name": "a", "operation": "text-source"},
+            {"name": "b", "operation": "text-upper", "inputs": {"Text": ["a"]}},
+            {"name": "c", "operation": "text-upper", "inputs": {"Text": ["a"]}},
+            {"name": "d", "operation": "text-upper", "inputs": {"Text": ["c", "b"]}},
+        ],
+        **extra,
+    }
+
+
+class World:
+    """A fake cluster state that applies plans the way the API server would."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.status: dict[str, Any] = {}
+        self.jobs: dict[str, JobView] = {}
+        self.pods: dict[str, list[PodView]] = {}
+        self.configmaps: dict[str, dict[str, Any]] = {}
+        self.created: list[dict[str, Any]] = []
+        self.now = NOW
+
+    def step(self, **kwargs: Any) -> planner.Plan:
+        result = planner.plan(
+            meta=kwargs.pop("meta", META),
+            spec=self.spec,
+            status=self.status,
+            operations=kwargs.pop("operations", OPERATIONS),
+            jobs=list(self.jobs.values()),
+            pods=self.pods,
+            now=self.now,
+            settings=SETTINGS,
+            **kwargs,
+        )
+        for action in result.actions:
+            if isinstance(action, planner.Create):
+                manifest = action.manifest
+                self.created.append(manifest)
+                name = manifest["metadata"]["name"]
+                if manifest["kind"] == "Job":
+                    annotations = manifest["metadata"]["annotations"]
+                    self.jobs[name] = JobView(
+                        name=name,
+                        workflow=annotations["stage2.dev/workflow"],
+                        node=annotations["stage2.dev/node"],
+                        run=manifest["metadata"]["labels"]["stage2.dev/run"],
+                        uid=f"uid-{name}",
+                        created=None,
+                        deleting=False,
+                        active=1,
+                    )
+                elif manifest["kind"] == "ConfigMap":
+                    self.configmaps[name] = manifest
+            elif isinstance(action, planner.Delete):
+                self.jobs.pop(action.name, None)
+        self.status = result.status
+        return result
+
+    def job_of(self, node: str) -> JobView:
+        return next(job for job in self.jobs.values() if job.node == node)
+
+    def succeed(self, node: str, output: str = "data.txt") -> None:
+        job = self.job_of(node)
+        self.jobs[job.name] = JobView(**{**job.__dict__, "active": 0, "succeeded": 1, "complete": True,
+                                         "completion_time": "2026-12-04T12:00:05Z"})
+        report = LauncherReport(exit_code=0, attempt=1, outputs=(OutputEntry(name=output, kind="file"),))
+        self.pods[job.name] = [PodView(name=f"{job.name}-x", job=job.name, phase="Succeeded", created=None,
+                                       deleting=False, exit_code=0, report=report)]
+
+    def fail(self, node: str, exit_code: int = 1, reason: str = "Error") -> None:
+        job = self.job_of(node)
+        self.jobs[job.name] = JobView(**{**job.__dict__, "active": 0, "failed": 1,
+                                         "failed_reason": "BackoffLimitExceeded"})
+        self.pods[job.name] = [PodView(name=f"{job.name}-x", job=job.name, phase="Failed", created=None,
+                                       deleting=False, exit_code=exit_code, terminated_reason=reason)]
+
+    def created_jobs(self) -> list[str]:
+        return [m["metadata"]["annotations"]["stage2.dev/node"] for m in self.created if m["kind"] == "Job"]
+
+
+def node_phases(status: dict[str, Any]) -> dict[str, str]:
+    return {name: entry["phase"] for name, entry in status["nodes"].items()}
+
+
+def test_chain_runs_in_order_to_success() -> None:
+    world = World(chain_spec())
+    first = world.step()
+    kinds = [a.manifest["kind"] for a in first.actions if isinstance(a, planner.Create)]
+    assert kinds == ["PersistentVolumeClaim", "ConfigMap", "Job"]
+    assert world.status["phase"] == "Running"
+    assert node_phases(world.status) == {"a": "Running", "b": "Pending", "c": "Pending"}
+
+    world.succeed("a", "data.txt")
+    world.step()
+    assert world.created_jobs() == ["a", "b"]
+    world.succeed("b")
+    world.step()
+    world.succeed("c")
+    final = world.step()
+    assert final.actions == []
+    assert world.status["phase"] == "Succeeded"
+    assert world.status["progress"] == "3/3"
+    assert world.status["nodes"]["c"]["outputs"] == ["data.txt"]
+    ready = next(c for c in world.status["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True"
+
+
+def test_second_pass_on_same_state_does_nothing() -> None:
+    world = World(chain_spec())
+    world.step()
+    again = world.step()
+    assert again.actions == []
+    assert again.events == []
+
+
+def test_payload_lists_upstream_outputs_in_wiring_order() -> None:
+    world = World(diamond_spec())
+    world.step()
+    world.succeed("a")
+    world.step()
+    assert sorted(world.created_jobs()) == ["a", "b", "c"]
+    world.succeed("b", "data.txt")
+    world.succeed("c", "data.csv")
+    world.step()
+    import json
+
+    configmap = next(m for m in world.configmaps.values() if m["metadata"]["annotations"]["stage2.dev/node"] == "d")
+    payload = json.loads(configmap["data"]["payload.json"])
+    assert payload["inputs"] == {"Text": ["/stage2/inputs/Text/c/data.csv", "/stage2/inputs/Text/b/data.txt"]}
+    assert payload["outputs"] == {"output": "/stage2/outputs/output/data"}
+    assert payload["context"]["node"] == "d"
+
+
+def test_parallelism_limits_started_nodes() -> None:
+    spec = {
+        "parallelism": 2,
+        "nodes": [{"name": f"n{i}", "operation": "text-source"} for i in range(5)],
+    }
+    world = World(spec)
+    world.step()
+    assert world.created_jobs() == ["n0", "n1"]
+    world.succeed("n0")
+    world.step()
+    assert world.created_jobs() == ["n0", "n1", "n2"]
+
+
+def test_failed_node_skips_the_rest() -> None:
+    world = World(diamond_spec())
+    world.step()
+    world.succeed("a")
+    world.step()
+    world.fail("b", exit_code=3)
+    result = world.step()
+    phases = node_phases(world.status)
+    assert phases == {"a": "Succeeded", "b": "Failed", "c": "Running", "d": "Skipped"}
+    assert world.status["phase"] == "Running"
+    assert world.status["nodes"]["b"]["exitCode"] == 3
+    assert world.status["nodes"]["b"]["reason"] == "Error"
+    assert world.status["nodes"]["d"]["reason"] == "UpstreamFailed"
+    assert [e.reason for e in result.events] == ["NodeFailed"]
+    world.succeed("c")
+    world.step()
+    assert world.status["phase"] == "Failed"
+    assert "node b failed" in world.status["message"]
+    stalled = next(c for c in world.status["conditions"] if c["type"] == "Stalled")
+    assert stalled["status"] == "True"
+    assert world.created_jobs().count("d") == 0
+
+
+def test_invalid_spec_fails_without_actions() -> None:
+    spec = {
+        "nodes": [
+            {"name": "a", "operation": "text-upper", "inputs": {"Text": ["c"]}},
+            {"name": "b", "operation": "text-upper", "inputs": {"Text": ["a"]}},
+            {"name": "c", "operation": "text-upper", "inputs": {"Text": ["b"]}},
+        ]
+    }
+    world = World(spec)
+    result = world.step()
+    assert result.actions == []
+    assert world.status["phase"] == "Failed"
+    assert "cycle" in world.status["message"]
+    stalled = next(c for c in world.status["conditions"] if c["type"] == "Stalled")
+    assert (stalled["status"], stalled["reason"]) == ("True", "InvalidSpec")
+
+
+def test_missing_operation_recovers_when_applied() -> None:
+    world = World(chain_spec())
+    world.step(operations={**OPERATIONS, "text-upper": None})
+    assert world.status["phase"] == "Failed"
+    world.step()
+    assert world.status["phase"] == "Running"
+    assert world.created_jobs() == ["a"]
+
+
+def test_spec_change_starts_new_run() -> None:
+    world = World(chain_spec())
+    world.step()
+    world.spec = {**chain_spec(), "nodes": chain_spec()["nodes"][:2]}
+    result = world.step(meta=planner.WorkflowMeta(name="wf", namespace="ns", uid="uid-1", generation=2))
+    assert world.status["run"] == "2"
+    deletes = [a for a in result.actions if isinstance(a, planner.Delete)]
+    assert [d.name for d in deletes] == ["wf-a-r1"]
+    assert "wf-a-r2" in world.jobs
+
+
+def test_lifecycle_change_keeps_run() -> None:
+    world = World(chain_spec())
+    world.step()
+    world.spec = chain_spec(suspend=True)
+    world.step(meta=planner.WorkflowMeta(name="wf", namespace="ns", uid="uid-1", generation=2))
+    assert world.status["run"] == "1"
+    world.succeed("a")
+    result = world.step(meta=planner.WorkflowMeta(name="wf", namespace="ns", uid="uid-1", generation=2))
+    assert [a for a in result.actions if isinstance(a, planner.Create)] == []
+    assert world.status["message"].startswith("suspended")
+
+
+def test_image_pull_failure_after_grace() -> None:
+    world = World(chain_spec())
+    world.step()
+    job = world.job_of("a")
+    world.pods[job.name] = [PodView(name="p", job=job.name, phase="Pending", created="2026-12-04T12:00:00Z",
+                                    deleting=False, waiting_reason="ImagePullBackOff", waiting_message="not found")]
+    waiting = world.step()
+    assert world.status["nodes"]["a"]["phase"] == "Running"
+    assert world.status["nodes"]["a"]["reason"] == "ImagePullFailed"
+    assert waiting.requeue_after == pytest.approx(60)
+    world.now = NOW + timedelta(seconds=61)
+    result = world.step()
+    assert world.status["nodes"]["a"]["phase"] == "Failed"
+    assert any(isinstance(a, planner.Delete) and a.name == job.name for a in result.actions)
+    assert world.status["phase"] == "Failed"
+
+
+def test_missing_output_fails_node() -> None:
+    world = World(chain_spec())
+    world.step()
+    job = world.job_of("a")
+    world.succeed("a")
+    world.pods[job.name] = [PodView(name="p", job=job.name, phase="Succeeded", created=None, deleting=False,
+                                    exit_code=0, report=LauncherReport(exit_code=0, attempt=1, outputs=()))]
+    world.step()
+    assert world.status["nodes"]["a"]["reason"] == "MissingOutput"
+
+
+def test_oom_reason() -> None:
+    world = World(chain_spec())
+    world.step()
+    world.fail("a", exit_code=137, reason="OOMKilled")
+    world.step()
+    assert world.status["nodes"]["a"]["reason"] == "OOMKilled"
+
+
+def test_cancel_deletes_running_jobs() -> None:
+    world = World(diamond_spec())
+    world.step()
+    world.succeed("a")
+    world.step()
+    world.spec = diamond_spec(shutdown="Cancel")
+    result = world.step(meta=planner.WorkflowMeta(name="wf", namespace="ns", uid="uid-1", generation=2))
+    assert sorted(a.name for a in result.actions if isinstance(a, planner.Delete)) == ["wf-b-r1", "wf-c-r1"]
+    assert world.status["phase"] == "Cancelled"
+
+
+def test_ttl_deletes_workflow() -> None:
+    world = World(chain_spec(ttlSecondsAfterFinished=30, nodes=[{"name": "a", "operation": "text-source"}]))
+    world.step()
+    world.succeed("a")
+    result = world.step()
+    assert result.requeue_after == pytest.approx(30)
+    world.now = NOW + timedelta(seconds=31)
+    result = world.step()
+    assert any(isinstance(a, planner.DeleteWorkflow) for a in result.actions)
+
+
+def test_rejected_job_fails_node() -> None:
+    world = World(chain_spec())
+    world.step(rejected={"a": "the API server rejected Job wf-a-r1: bad quantity"})
+    assert world.status["nodes"]["a"]["reason"] == "JobRejected"
+
+
+def test_whole_run_of_layered_graph() -> None:
+    width = 20
+    nodes = [{"name": f"s{i}", "operation": "text-source"} for i in range(width)]
+    for layer in range(1, 5):
+        for i in range(width):
+            upstreams = [f"{'s' if layer == 1 else f'l{layer - 1}-'}{(i + k) % width}" for k in range(2)]
+            nodes.append({"name": f"l{layer}-{i}", "operation": "text-upper", "inputs": {"Text": upstreams}})
+    world = World({"nodes": nodes})
+    for _ in range(200):
+        world.step()
+        running = [job.node for job in world.jobs.values() if not job.complete]
+        if not running:
+            break
+        for node in running:
+            world.succeed(node)
+    assert world.status["phase"] == "Succeeded"
+    assert world.status["progress"] == f"{len(nodes)}/{len(nodes)}"
+    assert sorted(world.created_jobs()) == sorted(n["name"] for n in nodes)
