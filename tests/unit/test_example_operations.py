@@ -1,7 +1,7 @@
 """Run each example operation's stage2_interface.py as a subprocess and check its real output.
 
 The image operations need Pillow, numpy and shapely in the host Python
-(``pip install -r examples/requirements-dev.txt``); their tests are skipped
+(``pip install -r examples/requirements-dev.txt``). Their tests are skipped
 with the reason when a package is missing.
 """
 
