@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from . import naming, payload
 from .dag import Graph, find_cycle
-from .models import Family, OperationSpec, ParameterSpec, ParameterType, WorkflowNode, WorkflowSpec
+from .models import MAX_PORT_NAME_LENGTH, Family, OperationSpec, ParameterSpec, ParameterType, WorkflowNode, WorkflowSpec
 
 DEFAULT_ERROR_LIMIT = 20
 MAX_MESSAGE_LINE = 512
 
 # Stand-ins for the run id and attempt number, which are unknown when a spec
-# is validated. A run id is used in label values, so it has at most 63
-# characters, and `retries` is at most 100, so these are upper bounds.
+# is validated. `retries` is at most 100, so the attempt is an upper bound.
+# NOTE: the 63-character run id (the label value limit) is an assumed upper
+# bound; a longer run id would make the size check slightly too lenient.
 ASSUMED_RUN_ID = "r" * 63
 ASSUMED_ATTEMPT = 101
 
@@ -195,8 +196,8 @@ def _port_name_problem(port: str) -> str | None:
             f"invalid port name {_quote(port)}: it must not contain \"/\" or \":\" or start with \".\""
             " because it becomes a directory of the mount path; rename the port"
         )
-    if len(port) > naming.MAX_NAME * 2:
-        return f"port name is {len(port)} characters long, above the maximum of {naming.MAX_NAME * 2}; shorten it"
+    if len(port) > MAX_PORT_NAME_LENGTH:
+        return f"port name is {len(port)} characters long, above the maximum of {MAX_PORT_NAME_LENGTH}; shorten it"
     return None
 
 
@@ -266,15 +267,29 @@ def _same_value(left: Any, right: Any) -> bool:
 # --- Workflow -------------------------------------------------------------------
 
 
+_NODE_LIST = TypeAdapter(list[WorkflowNode])
+
+
 @dataclass
 class _Node:
-    """A node that could be parsed, with where it sits in the spec."""
+    """A node that could be parsed, with where it sits in the spec.
+
+    `failed_fields` are the fields that failed the model and were dropped,
+    so checks that depend on them are skipped rather than reported twice.
+    """
 
     position: int
     path: str
     model: WorkflowNode
-    name_checked: bool
-    operation_checked: bool
+    failed_fields: frozenset[str] = frozenset()
+
+    @property
+    def name_checked(self) -> bool:
+        return "name" not in self.failed_fields
+
+    @property
+    def operation_checked(self) -> bool:
+        return "operation" not in self.failed_fields
 
 
 class _Collector:
@@ -316,7 +331,7 @@ def validate_workflow(
     parsed: WorkflowSpec | None = None
     try:
         parsed = WorkflowSpec.model_validate(spec)
-        nodes = [_Node(i, paths[i], node, True, True) for i, node in enumerate(parsed.nodes)]
+        nodes = [_Node(i, paths[i], node) for i, node in enumerate(parsed.nodes)]
     except ValidationError as error:
         bad_fields = _report_workflow_shape_errors(error, paths, collector)
         nodes = _salvage_nodes(raw_nodes, paths, bad_fields)
@@ -345,6 +360,10 @@ def _salvage_nodes(
     raw_nodes: Sequence[Any], paths: Sequence[str], bad_fields: Mapping[int, set[str]]
 ) -> list[_Node]:
     """Parse each node on its own, dropping fields that failed, so one bad node hides nothing else."""
+    if not bad_fields:
+        # Only workflow-wide fields failed, such as the node count: parse all nodes in one pass.
+        models = _NODE_LIST.validate_python(raw_nodes)
+        return [_Node(position, paths[position], model) for position, model in enumerate(models)]
     nodes = []
     for position, raw in enumerate(raw_nodes):
         failed = bad_fields.get(position, set())
@@ -359,7 +378,7 @@ def _salvage_nodes(
         except ValidationError:
             continue
         model.name = raw["name"]
-        nodes.append(_Node(position, paths[position], model, "name" not in failed, "operation" not in failed))
+        nodes.append(_Node(position, paths[position], model, frozenset(failed)))
     return nodes
 
 
@@ -403,9 +422,13 @@ def _check_workflow_nodes(
         edges = _check_wiring(node, operation, first_by_name, operation_of, collector)
         if first_by_name[node.model.name] is node:
             upstreams[node.model.name] = edges
-        if operation is not None:
+        if operation is None:
+            continue
+        if "inputs" not in node.failed_fields:
             _check_ports(node, operation, collector)
+        if "parameters" not in node.failed_fields:
             _check_node_parameters(node, operation, collector)
+        if not node.failed_fields & {"inputs", "parameters"}:
             _check_payload_size(node, operation, name=name, namespace=namespace, collector=collector)
 
     graph = Graph.from_upstreams(list(first_by_name), upstreams)
@@ -461,7 +484,6 @@ def _check_wiring(
     for port, upstream_names in model.inputs.items():
         seen: dict[str, int] = {}
         for index, upstream in enumerate(upstream_names):
-            path = f"{node.path}.inputs[{_quote(port)}][{index}]"
             if upstream in seen:
                 message = (
                     f"upstream node {_quote(upstream)} is listed twice on port {_quote(port)}"
@@ -484,7 +506,7 @@ def _check_wiring(
                     edges.append(upstream)
             seen.setdefault(upstream, index)
             if message:
-                collector.add(path, message, node.position)
+                collector.add(f"{node.path}.inputs[{_quote(port)}][{index}]", message, node.position)
     return edges
 
 
@@ -504,6 +526,8 @@ def _check_ports(node: _Node, operation: OperationSpec, collector: _Collector) -
     for port, declaration in operation.inputs.items():
         count = len(model.inputs.get(port, []))
         low, high = declaration.multiplicity.min, declaration.multiplicity.max
+        if low <= count and (high is None or count <= high):
+            continue
         path = f"{node.path}.inputs[{_quote(port)}]"
         if count == 0:
             collector.add(
@@ -750,6 +774,7 @@ def _strip_optional(annotation: Any) -> Any:
 
 
 def _quote(text: str) -> str:
+    """Quote `text` as a JSON string, so names with spaces or brackets stay readable in paths."""
     return json.dumps(text, ensure_ascii=False)
 
 
