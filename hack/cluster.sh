@@ -395,7 +395,9 @@ remove_kubepods_cgroups() {
         hierarchy=${hierarchy%/}
         [ -d "$hierarchy/kubepods" ] || continue
         find "$hierarchy/kubepods" -depth -type d -exec rmdir {} + 2>/dev/null || true
-        [ -d "$hierarchy/kubepods" ] && say "could not remove $hierarchy/kubepods (processes left?)"
+        if [ -d "$hierarchy/kubepods" ]; then
+            say "could not remove $hierarchy/kubepods; processes may still run in it"
+        fi
     done
 }
 
