@@ -72,6 +72,11 @@ def test_job_with_local_image_completes(k8s_api, namespace):
                 containers=[client.V1Container(
                     name="main", image=OPERATOR_IMAGE, image_pull_policy="Never",
                     command=["python", "-c", script],
+                    # The operator image must run unprivileged and read-only.
+                    security_context=client.V1SecurityContext(
+                        read_only_root_filesystem=True, run_as_non_root=True,
+                        allow_privilege_escalation=False,
+                    ),
                 )],
             )),
         ),
