@@ -341,8 +341,17 @@ apply_storage_class() {
 
 cmd_up() {
     [ "$(id -u)" -eq 0 ] || fail "hack/cluster.sh up must run as root"
-    local start
+    local start name any_running=no
     start=$(date +%s)
+    for name in $COMPONENTS; do
+        if running_pid "$name" >/dev/null; then any_running=yes; fi
+    done
+    # Processes killed without `down` (a reboot, a CI runner ending the
+    # session) leave pods, mounts and etcd data behind; start from scratch.
+    if [ "$any_running" = no ] && [ -d "$STATE_DIR/etcd" ]; then
+        say "no component runs but $STATE_DIR/etcd exists; cleaning up the old cluster first"
+        cmd_down
+    fi
     build_binaries
     write_config
     start_etcd
