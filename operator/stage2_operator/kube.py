@@ -8,6 +8,7 @@ success, because every child name is deterministic.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -44,7 +45,9 @@ def load_api_client() -> client.ApiClient:
     try:
         config.load_incluster_config(client_configuration=configuration)
     except config.ConfigException:
-        config.load_kube_config(client_configuration=configuration)
+        # The client reads KUBECONFIG when it is imported; read it again here
+        # so that a value set later (by a test harness, say) is honoured.
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration)
     return client.ApiClient(configuration)
 
 

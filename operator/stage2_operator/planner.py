@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -357,14 +357,23 @@ def plan(
     now: datetime,
     settings: Settings,
     rejected: Mapping[str, str] | None = None,
+    invalid_operations: Collection[str] = (),
 ) -> Plan:
     """Compute the actions and the new status of one Workflow from what is observed.
 
+    `operations` maps each referenced Operation to its parsed spec, or None
+    when it is missing or invalid; `invalid_operations` names the invalid ones.
     `rejected` maps nodes whose Job or ConfigMap the API server rejected as
     invalid to its message; those nodes fail instead of being created again.
     """
     previous: Mapping[str, Any] = status or {}
-    workflow, errors = validate_workflow(spec, name=meta.name, namespace=meta.namespace, operations=operations)
+    workflow, errors = validate_workflow(
+        spec,
+        name=meta.name,
+        namespace=meta.namespace,
+        operations=operations,
+        invalid_operations=invalid_operations,
+    )
     if errors or workflow is None:
         return _invalid_plan(
             meta=meta, previous=previous, errors_text=format_errors(errors, limit=MAX_MESSAGE_ERRORS), now=now

@@ -141,8 +141,12 @@ class Controller:
 
     # One pass.
 
-    def _operations(self, namespace: str, names: Iterable[str]) -> dict[str, OperationSpec | None]:
+    def _operations(
+        self, namespace: str, names: Iterable[str]
+    ) -> tuple[dict[str, OperationSpec | None], set[str]]:
+        """Return the parsed Operations (None when missing or invalid) and the invalid names."""
         result: dict[str, OperationSpec | None] = {}
+        invalid: set[str] = set()
         for name in names:
             entries = list(self.operation_specs((namespace, name)))
             if not entries:
@@ -151,11 +155,13 @@ class Controller:
             version, spec = entries[-1]
             cached = self._parsed.get((namespace, name))
             if cached is None or cached[0] != version:
-                parsed, _errors = validate_operation(spec)
-                cached = (version, parsed if not _errors else None)
+                parsed, errors = validate_operation(spec)
+                cached = (version, None if errors else parsed)
                 self._parsed[(namespace, name)] = cached
             result[name] = cached[1]
-        return result
+            if cached[1] is None:
+                invalid.add(name)
+        return result, invalid
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         body = await asyncio.to_thread(self.kube.get_workflow, namespace, name)
@@ -172,7 +178,7 @@ class Controller:
         )
         jobs: list[JobView] = list(self.jobs(key))
         pods: dict[str, list[PodView]] = {job.name: list(self.pods((namespace, job.name))) for job in jobs}
-        operations = self._operations(namespace, self.references.get(key, frozenset()))
+        operations, invalid = self._operations(namespace, self.references.get(key, frozenset()))
         started = time.monotonic()
         plan = planner.plan(
             meta=meta,
@@ -184,6 +190,7 @@ class Controller:
             now=datetime.now(timezone.utc),
             settings=self.config.planner,
             rejected=self._rejected.get(key, {}),
+            invalid_operations=invalid,
         )
         logger.debug("[%s/%s] planned %d actions in %.1f ms", namespace, name, len(plan.actions),
                      (time.monotonic() - started) * 1000)
