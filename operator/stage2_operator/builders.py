@@ -13,7 +13,8 @@ from importlib import resources
 from typing import Any
 
 from . import API_VERSION, naming
-from .models import OperationSpec, ResourceRequirements, WorkflowNode, WorkflowSpec
+from .models import ClaimRetention, OperationSpec, ResourceRequirements, WorkflowNode, WorkflowSpec
+from .nodestate import job_backoff_seconds
 from .payload import INPUTS_ROOT, OUTPUTS_ROOT, encode, input_dir, output_dir
 
 LAUNCHER_MOUNT = "/stage2/launcher"
@@ -21,6 +22,8 @@ LAUNCHER_KEY = "launcher.py"
 PAYLOAD_KEY = "payload.json"
 CONTAINER_NAME = "operation"
 DATA_VOLUME = "stage2-data"
+# Time for pod start-up per Job, on top of the attempts' own timeouts.
+JOB_DEADLINE_SLACK_SECONDS = 60
 LAUNCHER_VOLUME = "stage2-launcher"
 
 
@@ -70,6 +73,7 @@ def _metadata(*, owner: Owner, name: str, labels: dict[str, str], annotations: d
 
 
 def build_claim(*, owner: Owner, run: str, spec: WorkflowSpec, default_storage_class: str | None) -> dict[str, Any]:
+    """Build the run's claim; with `retention: Retain` it is not owned, so it outlives the Workflow."""
     storage = spec.storage
     claim_spec: dict[str, Any] = {
         "accessModes": list(storage.access_modes),
@@ -78,27 +82,27 @@ def build_claim(*, owner: Owner, run: str, spec: WorkflowSpec, default_storage_c
     storage_class = storage.storage_class_name or default_storage_class
     if storage_class:
         claim_spec["storageClassName"] = storage_class
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": _metadata(
-            owner=owner,
-            name=naming.claim_name(workflow=owner.name, run=run),
-            labels=naming.labels(workflow=owner.name, run=run),
-        ),
-        "spec": claim_spec,
-    }
+    metadata = _metadata(
+        owner=owner,
+        name=naming.claim_name(workflow=owner.name, run=run),
+        labels=naming.labels(workflow=owner.name, run=run),
+    )
+    if storage.retention == ClaimRetention.RETAIN:
+        del metadata["ownerReferences"]
+        metadata["labels"][naming.LABEL_RETAINED] = "true"
+        metadata["annotations"] = {naming.ANNOTATION_RETAINED_FROM: f"{owner.namespace}/{owner.name} run {run}"}
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata, "spec": claim_spec}
 
 
 def build_payload_configmap(
-    *, owner: Owner, run: str, node: WorkflowNode, payload: dict[str, Any]
+    *, owner: Owner, run: str, node: WorkflowNode, payload: dict[str, Any], rerun: int = 0
 ) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _metadata(
             owner=owner,
-            name=naming.payload_configmap_name(workflow=owner.name, run=run, node=node.name),
+            name=naming.payload_configmap_name(workflow=owner.name, run=run, node=node.name, rerun=rerun),
             labels=naming.labels(workflow=owner.name, run=run, node=node.name, operation=node.operation),
             annotations={naming.ANNOTATION_WORKFLOW: owner.name, naming.ANNOTATION_NODE: node.name},
         ),
@@ -154,6 +158,7 @@ def build_job(
     operation: OperationSpec,
     claim: str,
     configmap: str,
+    rerun: int = 0,
 ) -> dict[str, Any]:
     """Build the Job of one node.
 
@@ -161,8 +166,11 @@ def build_job(
     appends the payload to the operation's command, so no shell ever sees it.
     Retries are Job pod retries (`backoffLimit`), and a pod lost to a node
     disruption (eviction, preemption, node drain) is not counted against them.
+    The timeout bounds each attempt (the pod's `activeDeadlineSeconds`); the
+    Job's own deadline covers every attempt plus the Job controller's backoff
+    between them, as a backstop.
     """
-    name = naming.job_name(workflow=owner.name, run=run, node=node.name)
+    name = naming.job_name(workflow=owner.name, run=run, node=node.name, rerun=rerun)
     labels = naming.labels(workflow=owner.name, run=run, node=node.name, operation=node.operation)
     retries = node.retries if node.retries is not None else operation.retries
     timeout = node.timeout_seconds if node.timeout_seconds is not None else operation.timeout_seconds
@@ -227,7 +235,9 @@ def build_job(
         },
     }
     if timeout is not None:
-        job_spec["activeDeadlineSeconds"] = timeout
+        pod_spec["activeDeadlineSeconds"] = timeout
+        backoff = sum(job_backoff_seconds(failures) for failures in range(1, retries + 1))
+        job_spec["activeDeadlineSeconds"] = timeout * (retries + 1) + backoff + JOB_DEADLINE_SLACK_SECONDS
 
     return {
         "apiVersion": "batch/v1",

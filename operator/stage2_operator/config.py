@@ -43,6 +43,8 @@ class OperatorConfig:
     resync_seconds: float
     post_events: bool
     create_concurrency: int
+    leader_election: bool
+    leader_election_namespace: str
 
     @classmethod
     def from_env(cls) -> OperatorConfig:
@@ -55,4 +57,8 @@ class OperatorConfig:
             resync_seconds=_float("STAGE2_RESYNC_SECONDS", 60.0),
             post_events=_bool("STAGE2_EVENTS", True),
             create_concurrency=_int("STAGE2_CREATE_CONCURRENCY", 8),
+            leader_election=_bool("STAGE2_LEADER_ELECTION", True),
+            leader_election_namespace=(
+                os.environ.get("STAGE2_LEADER_ELECTION_NAMESPACE") or os.environ.get("POD_NAMESPACE") or "default"
+            ),
         )

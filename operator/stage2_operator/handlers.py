@@ -19,6 +19,7 @@ from . import GROUP, VERSION, naming
 from .config import OperatorConfig
 from .kube import Kube, load_api_client
 from .observe import job_view, pod_view
+from .leader import LeaderElector
 from .reconcile import Controller
 from .status import READY, REASON_INVALID_SPEC, REASON_VALID, set_condition, timestamp
 from .validation import format_errors, validate_operation
@@ -49,7 +50,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.posting.enabled = False
     settings.watching.server_timeout = 300
     config = OperatorConfig.from_env()
-    controller = Controller(kube=Kube(load_api_client()), config=config)
+    api_client = load_api_client()
+    controller = Controller(kube=Kube(api_client), config=config)
+    if config.leader_election:
+        controller.leader = LeaderElector(api_client=api_client, namespace=config.leader_election_namespace)
     memo["controller"] = controller
     controller.start()
     logger.info(
@@ -66,12 +70,13 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
 
 
 def _attach(memo: kopf.Memo, workflow_jobs: kopf.Index[Any, Any], workflow_pods: kopf.Index[Any, Any],
-            operation_specs: kopf.Index[Any, Any]) -> Controller:
+            operation_specs: kopf.Index[Any, Any], workflow_configmaps: kopf.Index[Any, Any]) -> Controller:
     """Hand kopf's live indexes to the controller (they are complete before any handler runs)."""
     controller = _controller(memo)
     controller.jobs = lambda key: workflow_jobs.get(key, ())
     controller.pods = lambda key: workflow_pods.get(key, ())
     controller.operation_specs = lambda key: operation_specs.get(key, ())
+    controller.configmaps = lambda key: workflow_configmaps.get(key, ())
     return controller
 
 
@@ -91,6 +96,14 @@ async def workflow_pods(body: kopf.Body, namespace: str, **_: Any) -> dict[Any, 
     return {(namespace, view.job): view}
 
 
+@kopf.index("", "v1", "configmaps", labels=OURS)
+async def workflow_configmaps(body: kopf.Body, namespace: str, name: str, **_: Any) -> dict[Any, Any] | None:
+    workflow = (body.metadata.annotations or {}).get(naming.ANNOTATION_WORKFLOW)
+    if not workflow:
+        return None
+    return {(namespace, workflow): name}
+
+
 @kopf.index(GROUP, VERSION, "operations")
 async def operation_specs(body: kopf.Body, namespace: str, name: str, **_: Any) -> dict[Any, Any]:
     return {(namespace, name): (body.metadata.get("resourceVersion"), dict(body.get("spec") or {}))}
@@ -100,9 +113,9 @@ async def operation_specs(body: kopf.Body, namespace: str, name: str, **_: Any) 
 async def workflow_changed(
     type: str | None, body: kopf.Body, namespace: str, name: str, memo: kopf.Memo,
     workflow_jobs: kopf.Index[Any, Any], workflow_pods: kopf.Index[Any, Any],
-    operation_specs: kopf.Index[Any, Any], **_: Any,
+    operation_specs: kopf.Index[Any, Any], workflow_configmaps: kopf.Index[Any, Any], **_: Any,
 ) -> None:
-    controller = _attach(memo, workflow_jobs, workflow_pods, operation_specs)
+    controller = _attach(memo, workflow_jobs, workflow_pods, operation_specs, workflow_configmaps)
     if type == "DELETED":
         controller.note_workflow(namespace=namespace, name=name, body=None)
         return
@@ -114,9 +127,9 @@ async def workflow_changed(
 async def job_changed(
     body: kopf.Body, namespace: str, memo: kopf.Memo,
     workflow_jobs: kopf.Index[Any, Any], workflow_pods: kopf.Index[Any, Any],
-    operation_specs: kopf.Index[Any, Any], **_: Any,
+    operation_specs: kopf.Index[Any, Any], workflow_configmaps: kopf.Index[Any, Any], **_: Any,
 ) -> None:
-    controller = _attach(memo, workflow_jobs, workflow_pods, operation_specs)
+    controller = _attach(memo, workflow_jobs, workflow_pods, operation_specs, workflow_configmaps)
     workflow = (body.metadata.annotations or {}).get(naming.ANNOTATION_WORKFLOW)
     if workflow:
         controller.enqueue(namespace, workflow)
@@ -126,9 +139,9 @@ async def job_changed(
 async def pod_changed(
     body: kopf.Body, namespace: str, memo: kopf.Memo,
     workflow_jobs: kopf.Index[Any, Any], workflow_pods: kopf.Index[Any, Any],
-    operation_specs: kopf.Index[Any, Any], **_: Any,
+    operation_specs: kopf.Index[Any, Any], workflow_configmaps: kopf.Index[Any, Any], **_: Any,
 ) -> None:
-    controller = _attach(memo, workflow_jobs, workflow_pods, operation_specs)
+    controller = _attach(memo, workflow_jobs, workflow_pods, operation_specs, workflow_configmaps)
     workflow = (body.metadata.annotations or {}).get(naming.ANNOTATION_WORKFLOW)
     if workflow:
         controller.enqueue(namespace, workflow)
@@ -138,12 +151,13 @@ async def pod_changed(
 async def operation_changed(
     type: str | None, body: kopf.Body, namespace: str, name: str, memo: kopf.Memo,
     workflow_jobs: kopf.Index[Any, Any], workflow_pods: kopf.Index[Any, Any],
-    operation_specs: kopf.Index[Any, Any], logger: kopf.Logger, **_: Any,
+    operation_specs: kopf.Index[Any, Any], workflow_configmaps: kopf.Index[Any, Any],
+    logger: kopf.Logger, **_: Any,
 ) -> None:
     """Validate an Operation, report it in its `Ready` condition, and wake the Workflows using it."""
-    controller = _attach(memo, workflow_jobs, workflow_pods, operation_specs)
+    controller = _attach(memo, workflow_jobs, workflow_pods, operation_specs, workflow_configmaps)
     controller.enqueue_users_of(namespace=namespace, operation=name)
-    if type == "DELETED":
+    if type == "DELETED" or not controller.is_leader:
         return
     generation = int(body.metadata.get("generation") or 1)
     old_status = dict(body.get("status") or {})
@@ -169,3 +183,16 @@ async def operation_changed(
     else:
         logger.info("operation %s/%s is valid (generation %d, checked at %s)", namespace, name, generation,
                     timestamp(now))
+
+
+@kopf.on.event("", "v1", "configmaps", labels=OURS)
+async def configmap_changed(
+    type: str | None, body: kopf.Body, namespace: str, memo: kopf.Memo,
+    workflow_jobs: kopf.Index[Any, Any], workflow_pods: kopf.Index[Any, Any],
+    operation_specs: kopf.Index[Any, Any], workflow_configmaps: kopf.Index[Any, Any], **_: Any,
+) -> None:
+    """Wake the Workflow whose payload ConfigMap was deleted, so it is recreated."""
+    controller = _attach(memo, workflow_jobs, workflow_pods, operation_specs, workflow_configmaps)
+    workflow = (body.metadata.annotations or {}).get(naming.ANNOTATION_WORKFLOW)
+    if type == "DELETED" and workflow:
+        controller.enqueue(namespace, workflow)

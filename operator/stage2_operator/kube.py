@@ -155,6 +155,21 @@ class Kube:
             if error.status != 404:
                 raise
 
+    def patch(self, *, kind: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        """Apply a JSON merge patch to a child; a missing child is left alone."""
+        try:
+            if kind == "PersistentVolumeClaim":
+                self.core.patch_namespaced_persistent_volume_claim(name, namespace, dict(patch))
+            elif kind == "ConfigMap":
+                self.core.patch_namespaced_config_map(name, namespace, dict(patch))
+            elif kind == "Job":
+                self.batch.patch_namespaced_job(name, namespace, dict(patch))
+            else:
+                raise ValueError(f"cannot patch kind {kind}")
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
     def delete_collection(self, *, kind: str, namespace: str, label_selector: str) -> None:
         if kind == "ConfigMap":
             self.core.delete_collection_namespaced_config_map(namespace, label_selector=label_selector)

@@ -59,6 +59,14 @@ class Shutdown(StrEnum):
     CANCEL = "Cancel"
 
 
+class ClaimRetention(StrEnum):
+    """What happens to a run's claim when the Workflow is deleted or starts a new run."""
+
+    DELETE = "Delete"
+    RETAIN = "Retain"
+    RETAIN_ON_FAILURE = "RetainOnFailure"
+
+
 class ResourceRequirements(_Model):
     """Container resources, as in the Kubernetes `ResourceRequirements` type."""
 
@@ -165,6 +173,7 @@ class Storage(_Model):
     storage_class_name: str | None = Field(default=None, max_length=253, alias="storageClassName")
     access_modes: list[str] = Field(default_factory=lambda: ["ReadWriteOnce"], alias="accessModes", max_length=4)
     existing_claim: str | None = Field(default=None, max_length=253, alias="existingClaim")
+    retention: ClaimRetention = ClaimRetention.RETAIN_ON_FAILURE
 
 
 class Toleration(_Model):
@@ -184,6 +193,8 @@ class WorkflowSpec(_Model):
     shutdown: Shutdown | None = None
     rerun: str | None = Field(default=None, max_length=63)
     ttl_seconds_after_finished: int | None = Field(default=None, ge=0, alias="ttlSecondsAfterFinished")
+    ttl_seconds_after_success: int | None = Field(default=None, ge=0, alias="ttlSecondsAfterSuccess")
+    ttl_seconds_after_failure: int | None = Field(default=None, ge=0, alias="ttlSecondsAfterFailure")
     service_account_name: str | None = Field(default=None, max_length=253, alias="serviceAccountName")
     node_selector: dict[str, str] = Field(default_factory=dict, alias="nodeSelector")
     tolerations: list[Toleration] = Field(default_factory=list, max_length=64)
@@ -223,6 +234,8 @@ class NodeStatus(BaseModel):
     reason: str | None = None
     message: str | None = None
     outputs: list[str] = Field(default_factory=list)
+    rerun: int | None = None
+    next_retry_at: str | None = Field(default=None, alias="nextRetryAt")
 
 
 class WorkflowStatus(BaseModel):
@@ -238,6 +251,8 @@ class WorkflowStatus(BaseModel):
     finished_at: str | None = Field(default=None, alias="finishedAt")
     message: str | None = None
     claim: str | None = None
+    claim_retained: bool | None = Field(default=None, alias="claimRetained")
+    rerun: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     nodes: dict[str, NodeStatus] = Field(default_factory=dict)
 

@@ -21,7 +21,7 @@ LABEL_WORKFLOW = f"{GROUP}/workflow"
 LABEL_NODE = f"{GROUP}/node"
 LABEL_OPERATION = f"{GROUP}/operation"
 LABEL_RUN = f"{GROUP}/run"
-LABEL_COMPONENT = f"{GROUP}/component"
+LABEL_RETAINED = f"{GROUP}/retained"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "stage2-operator"
 
@@ -31,6 +31,7 @@ ANNOTATION_WORKFLOW = f"{GROUP}/workflow"
 ANNOTATION_NODE = f"{GROUP}/node"
 ANNOTATION_ATTEMPT = f"{GROUP}/attempt"
 ANNOTATION_OUTPUTS = f"{GROUP}/outputs"
+ANNOTATION_RETAINED_FROM = f"{GROUP}/retained-from"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _INVALID_CHARS = re.compile(r"[^a-z0-9-]+")
@@ -70,12 +71,19 @@ def label_value(value: str) -> str:
     return fit(cleaned)
 
 
-def job_name(*, workflow: str, run: str, node: str) -> str:
-    return fit(f"{workflow}-{node}-r{run}")
+def _node_stem(workflow: str, run: str, node: str, rerun: int) -> str:
+    # A rerun of a node needs a new Job name: the failed Job of the earlier
+    # attempt may still exist while it is being deleted.
+    stem = f"{workflow}-{node}-r{run}"
+    return f"{stem}-x{rerun}" if rerun else stem
 
 
-def payload_configmap_name(*, workflow: str, run: str, node: str) -> str:
-    return fit(f"{workflow}-{node}-r{run}-payload")
+def job_name(*, workflow: str, run: str, node: str, rerun: int = 0) -> str:
+    return fit(_node_stem(workflow, run, node, rerun))
+
+
+def payload_configmap_name(*, workflow: str, run: str, node: str, rerun: int = 0) -> str:
+    return fit(_node_stem(workflow, run, node, rerun) + "-payload")
 
 
 def claim_name(*, workflow: str, run: str) -> str:

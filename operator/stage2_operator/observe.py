@@ -47,6 +47,7 @@ class PodView:
     report: LauncherReport | None = None
     unschedulable: str | None = None
     disrupted: bool = False
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,4 +188,5 @@ def pod_view(body: Mapping[str, Any]) -> PodView | None:
         report=report,
         unschedulable=unschedulable,
         disrupted=disrupted,
+        reason=status.get("reason"),
     )

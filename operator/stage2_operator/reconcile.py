@@ -24,6 +24,7 @@ from kubernetes.client.rest import ApiException
 from . import planner
 from .config import OperatorConfig
 from .kube import Conflict, CreateRejected, Kube
+from .leader import LeaderElector
 from .models import OperationSpec
 from .observe import JobView, PodView
 from .status import TERMINAL_WORKFLOW
@@ -49,6 +50,8 @@ class Controller:
         self.jobs: IndexLookup = lambda key: ()
         self.pods: IndexLookup = lambda key: ()
         self.operation_specs: IndexLookup = lambda key: ()
+        self.configmaps: IndexLookup = lambda key: ()
+        self.leader: LeaderElector | None = None
         self.phases: dict[Key, str] = {}
         self.references: dict[Key, frozenset[str]] = {}
         self._parsed: dict[Key, tuple[str, OperationSpec | None]] = {}
@@ -59,12 +62,20 @@ class Controller:
 
     # Wiring.
 
+    @property
+    def is_leader(self) -> bool:
+        return self.leader is None or self.leader.is_leader
+
     def start(self) -> None:
+        if self.leader is not None:
+            self._tasks.append(asyncio.create_task(self.leader.run(), name="stage2-leader-election"))
         for number in range(self.config.workers):
             self._tasks.append(asyncio.create_task(self._work(), name=f"stage2-worker-{number}"))
         self._tasks.append(asyncio.create_task(self._resync(), name="stage2-resync"))
 
     async def stop(self) -> None:
+        if self.leader is not None:
+            await self.leader.release()
         self.queue.close()
         for task in self._tasks:
             task.cancel()
@@ -96,7 +107,14 @@ class Controller:
 
     async def _work(self) -> None:
         while True:
+            if self.leader is not None:
+                await self.leader.wait_until_leader()
             key = await self.queue.get()
+            if not self.is_leader:
+                # Leadership was lost while waiting: keep the key for later.
+                self.queue.done(key)
+                self.queue.add_after(key, 1.0)
+                continue
             try:
                 await self._reconcile_with_retry(key)  # type: ignore[arg-type]
             finally:
@@ -189,6 +207,7 @@ class Controller:
             pods=pods,
             now=datetime.now(timezone.utc),
             settings=self.config.planner,
+            configmaps={name for name in self.configmaps(key)},
             rejected=self._rejected.get(key, {}),
             invalid_operations=invalid,
         )
@@ -259,6 +278,11 @@ class Controller:
         elif isinstance(action, planner.Delete):
             await asyncio.to_thread(self.kube.delete, kind=action.kind, namespace=namespace, name=action.name)
             logger.info("[%s/%s] deleted %s %s (node %s)", namespace, name, action.kind, action.name, action.node)
+        elif isinstance(action, planner.Patch):
+            await asyncio.to_thread(
+                self.kube.patch, kind=action.kind, namespace=namespace, name=action.name, patch=action.patch
+            )
+            logger.info("[%s/%s] patched %s %s", namespace, name, action.kind, action.name)
         elif isinstance(action, planner.DeleteCollection):
             await asyncio.to_thread(
                 self.kube.delete_collection, kind=action.kind, namespace=namespace, label_selector=action.label_selector

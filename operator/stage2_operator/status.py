@@ -45,6 +45,9 @@ NODE_CANCELLED = "Cancelled"
 NODE_STOPPED = "Stopped"
 NODE_START_ERROR = "StartError"
 NODE_JOB_REJECTED = "JobRejected"
+NODE_RETRYING = "Retrying"
+NODE_VOLUME_NOT_BOUND = "VolumeNotBound"
+NODE_OPERATION_CHANGED = "OperationChanged"
 
 TERMINAL_WORKFLOW = frozenset({WorkflowPhase.SUCCEEDED, WorkflowPhase.FAILED, WorkflowPhase.CANCELLED})
 TERMINAL_NODE = frozenset({NodePhase.SUCCEEDED, NodePhase.FAILED, NodePhase.SKIPPED})

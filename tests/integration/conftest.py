@@ -19,7 +19,7 @@ def operator(kube_config: str, k8s_api: client.ApiClient) -> Iterator[KopfRunner
     os.environ.setdefault("STAGE2_IMAGE_PULL_GRACE_SECONDS", "20")
     os.environ.setdefault("STAGE2_RESYNC_SECONDS", "10")
     runner = KopfRunner(
-        ["run", "--all-namespaces", "--standalone", "--verbose", "-m", "stage2_operator.handlers"],
+        ["run", "--namespace=s2t-*", "--standalone", "--verbose", "-m", "stage2_operator.handlers"],
         timeout=60,
     )
     with runner:

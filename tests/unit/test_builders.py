@@ -61,7 +61,9 @@ def test_job_policy_fields() -> None:
     manifest = job()
     assert manifest["metadata"]["name"] == "wf-b-r1"
     assert manifest["spec"]["backoffLimit"] == 5
-    assert manifest["spec"]["activeDeadlineSeconds"] == 90
+    assert manifest["spec"]["template"]["spec"]["activeDeadlineSeconds"] == 90
+    # Six attempts of 90 s, the Job backoff of 10+20+40+80+160 s, and 60 s of slack.
+    assert manifest["spec"]["activeDeadlineSeconds"] == 6 * 90 + 310 + 60
     rule = manifest["spec"]["podFailurePolicy"]["rules"][0]
     assert rule["action"] == "Ignore"
     assert rule["onPodConditions"] == [{"type": "DisruptionTarget", "status": "True"}]
