@@ -239,14 +239,13 @@ def build_job(
         backoff = sum(job_backoff_seconds(failures) for failures in range(1, retries + 1))
         job_spec["activeDeadlineSeconds"] = timeout * (retries + 1) + backoff + JOB_DEADLINE_SLACK_SECONDS
 
+    annotations = {naming.ANNOTATION_WORKFLOW: owner.name, naming.ANNOTATION_NODE: node.name}
+    # The output port as started, so that later edits of the Operation do not
+    # change how this Job's result is read. Empty for a sink.
+    annotations[naming.ANNOTATION_OUTPUT_PORT] = operation.output.name if operation.output else ""
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": _metadata(
-            owner=owner,
-            name=name,
-            labels=labels,
-            annotations={naming.ANNOTATION_WORKFLOW: owner.name, naming.ANNOTATION_NODE: node.name},
-        ),
+        "metadata": _metadata(owner=owner, name=name, labels=labels, annotations=annotations),
         "spec": job_spec,
     }

@@ -31,6 +31,7 @@ ANNOTATION_WORKFLOW = f"{GROUP}/workflow"
 ANNOTATION_NODE = f"{GROUP}/node"
 ANNOTATION_ATTEMPT = f"{GROUP}/attempt"
 ANNOTATION_OUTPUTS = f"{GROUP}/outputs"
+ANNOTATION_OUTPUT_PORT = f"{GROUP}/output-port"
 ANNOTATION_RETAINED_FROM = f"{GROUP}/retained-from"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

@@ -129,16 +129,26 @@ def latest_pod(pods: Sequence[PodView]) -> PodView | None:
     return max(pods, key=lambda pod: (pod.created or "", pod.name), default=None)
 
 
+def _output_port(job: JobView, operation: OperationSpec | None) -> str | None:
+    """Return the output port the Job was started with (None for a sink)."""
+    if job.sink is not None:
+        return None if job.sink else job.output_port
+    if operation is None:
+        return payload.DEFAULT_OUTPUT_PORT
+    return operation.output.name if operation.output else None
+
+
 def _observe_succeeded(
-    state: NodeState, job: JobView, pods: Sequence[PodView], operation: OperationSpec, now: str
+    state: NodeState, job: JobView, pods: Sequence[PodView], operation: OperationSpec | None, now: str
 ) -> None:
     finished = job.completion_time or now
     state.exit_code = 0
-    if operation.output is None:
+    port = _output_port(job, operation)
+    if port is None:
         state.finish(NodePhase.SUCCEEDED, reason=None, message=None, now=finished)
         return
     reports = [pod.report for pod in pods if pod.phase == "Succeeded" and pod.report is not None]
-    base = payload.output_base(port=operation.output.name)
+    base = payload.output_base(port=port)
     if not reports:
         state.finish(
             NodePhase.FAILED,
@@ -170,7 +180,7 @@ def _observe_succeeded(
 
 
 def _observe_failed(
-    state: NodeState, job: JobView, pods: Sequence[PodView], operation: OperationSpec, now: str
+    state: NodeState, job: JobView, pods: Sequence[PodView], operation: OperationSpec | None, now: str
 ) -> None:
     finished = job.completion_time or now
     last = latest_pod([pod for pod in pods if pod.phase == "Failed"])
@@ -180,7 +190,7 @@ def _observe_failed(
         state.finish(
             NodePhase.FAILED,
             reason=st.NODE_DEADLINE,
-            message=f"attempt {state.attempts} ran longer than its timeout of {operation.timeout_seconds}s; "
+            message=f"attempt {state.attempts} ran longer than its timeoutSeconds; "
             "raise timeoutSeconds or make the operation faster",
             now=finished,
         )
@@ -222,7 +232,7 @@ def _observe_running(
     state: NodeState,
     job: JobView,
     pods: Sequence[PodView],
-    operation: OperationSpec,
+    operation: OperationSpec | None,
     now: datetime,
     image_pull_grace_seconds: float,
 ) -> tuple[bool, float | None]:
@@ -246,7 +256,8 @@ def _observe_running(
     if pod.waiting_reason in IMAGE_PULL_REASONS:
         created = st.parse_timestamp(pod.created) or now
         waited = (now - created).total_seconds()
-        detail = f"image {operation.image}: {pod.waiting_reason}"
+        image = operation.image if operation is not None else "of the node"
+        detail = f"image {image}: {pod.waiting_reason}"
         if pod.waiting_message:
             detail += f": {pod.waiting_message}"
         if waited >= image_pull_grace_seconds:
@@ -277,12 +288,14 @@ def observe_node(
     state: NodeState,
     job: JobView,
     pods: Sequence[PodView],
-    operation: OperationSpec,
+    operation: OperationSpec | None,
     now: datetime,
     image_pull_grace_seconds: float,
 ) -> tuple[bool, float | None]:
     """Update a started node from its Job and pods.
 
+    `operation` is the Operation as it is now, or None when it was deleted;
+    how the Job's result is read follows what the Job records about itself.
     Returns whether the planner must delete the Job (the node failed while
     the Job still runs, as after an image pull grace period), and in how many
     seconds the node should be looked at again, if a time-based change is due.

@@ -69,6 +69,8 @@ class JobView:
     start_time: str | None = None
     completion_time: str | None = None
     conditions: tuple[str, ...] = field(default=())
+    output_port: str | None = None
+    sink: bool | None = None
 
 
 def owner_workflow(body: Mapping[str, Any]) -> str | None:
@@ -142,6 +144,8 @@ def job_view(body: Mapping[str, Any]) -> JobView | None:
         start_time=status.get("startTime"),
         completion_time=status.get("completionTime"),
         conditions=tuple(condition_types),
+        output_port=annotations.get(naming.ANNOTATION_OUTPUT_PORT) or None,
+        sink=(annotations[naming.ANNOTATION_OUTPUT_PORT] == "") if naming.ANNOTATION_OUTPUT_PORT in annotations else None,
     )
 
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .models import OperationSpec, WorkflowNode
+from .models import DEFAULT_OUTPUT_PORT, OperationSpec, WorkflowNode
 
 INPUTS_ROOT = "/stage2/inputs"
 OUTPUTS_ROOT = "/stage2/outputs"

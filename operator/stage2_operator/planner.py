@@ -343,7 +343,7 @@ def _observe_started(step: _Pass, current_jobs: Mapping[str, JobView], pods: Map
         state = step.states[node.name]
         operation = step.operations.get(node.operation)
         job = current_jobs.get(node.name)
-        if state.terminal or operation is None or job is None or job.deleting:
+        if state.terminal or job is None or job.deleting:
             continue
         delete_job, recheck = observe_node(
             state=state, job=job, pods=pods.get(job.name, ()), operation=operation, now=step.now,

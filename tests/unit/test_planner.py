@@ -354,3 +354,171 @@ def test_whole_run_of_layered_graph() -> None:
     assert world.status["phase"] == "Succeeded"
     assert world.status["progress"] == f"{len(nodes)}/{len(nodes)}"
     assert sorted(world.created_jobs()) == sorted(n["name"] for n in nodes)
+
+
+def test_rerun_restarts_failed_and_skipped_nodes() -> None:
+    world = World(chain_spec())
+    world.step()
+    world.succeed("a")
+    world.step()
+    world.fail("b")
+    world.step()
+    assert world.status["phase"] == "Failed"
+    world.spec = chain_spec(rerun="first")
+    result = world.step(meta=planner.WorkflowMeta(name="wf", namespace="ns", uid="uid-1", generation=2))
+    assert world.status["run"] == "1"
+    assert world.status["rerun"] == "first"
+    assert world.status["nodes"]["a"]["phase"] == "Succeeded"
+    assert world.status["nodes"]["b"] == {"phase": "Running", "job": "wf-b-r1-x1", "attempts": 1,
+                                          "startedAt": "2026-12-04T12:00:00Z", "rerun": 1}
+    assert [a.name for a in result.actions if isinstance(a, planner.Delete)] == ["wf-b-r1"]
+    assert "RerunStarted" in [e.reason for e in result.events]
+    world.succeed("b")
+    world.step()
+    world.succeed("c")
+    world.step()
+    assert world.status["phase"] == "Succeeded"
+    again = world.step(meta=planner.WorkflowMeta(name="wf", namespace="ns", uid="uid-1", generation=2))
+    assert again.actions == []
+
+
+def test_rerun_token_at_creation_does_not_rerun() -> None:
+    world = World(chain_spec(rerun="initial"))
+    world.step()
+    world.fail("a")
+    world.step()
+    assert world.status["phase"] == "Failed"
+    assert world.status["rerun"] == "initial"
+
+
+def test_failed_run_keeps_its_claim() -> None:
+    world = World(chain_spec())
+    world.step()
+    world.fail("a")
+    result = world.step()
+    patches = [a for a in result.actions if isinstance(a, planner.Patch)]
+    assert len(patches) == 1
+    assert patches[0].name == "wf-r1-data"
+    assert patches[0].patch["metadata"]["ownerReferences"] is None
+    assert world.status["claimRetained"] is True
+    assert world.step().actions == []
+
+
+def test_delete_retention_lets_claim_go() -> None:
+    world = World(chain_spec(storage={"retention": "Delete"}))
+    world.step()
+    world.fail("a")
+    result = world.step()
+    assert [a for a in result.actions if isinstance(a, planner.Patch)] == []
+
+
+def test_retain_claim_is_never_owned() -> None:
+    world = World(chain_spec(storage={"retention": "Retain"}))
+    world.step()
+    claim = next(m for m in world.created if m["kind"] == "PersistentVolumeClaim")
+    assert "ownerReferences" not in claim["metadata"]
+    assert claim["metadata"]["labels"]["stage2.dev/retained"] == "true"
+
+
+def test_deleted_configmap_is_recreated() -> None:
+    world = World(chain_spec())
+    world.step()
+    job = world.job_of("a")
+    world.jobs[job.name] = JobView(**{**job.__dict__, "created": "2026-12-04T11:59:00Z"})
+    result = world.step(configmaps=set())
+    creates = [a.manifest for a in result.actions if isinstance(a, planner.Create)]
+    assert [m["metadata"]["name"] for m in creates] == ["wf-a-r1-payload"]
+    assert world.step(configmaps={"wf-a-r1-payload"}).actions == []
+
+
+def test_operation_deleted_mid_run_fails_only_unstarted_nodes() -> None:
+    world = World(diamond_spec())
+    world.step()
+    world.succeed("a")
+    world.step()
+    without_upper = {**OPERATIONS, "text-upper": None}
+    world.step(operations=without_upper)
+    assert world.status["phase"] == "Running"
+    world.succeed("b")
+    world.succeed("c")
+    world.step(operations=without_upper)
+    nodes = world.status["nodes"]
+    assert (nodes["b"]["phase"], nodes["c"]["phase"]) == ("Succeeded", "Succeeded")
+    assert nodes["d"]["phase"] == "Failed"
+    assert nodes["d"]["reason"] == "OperationChanged"
+    assert world.status["phase"] == "Failed"
+
+
+def test_retry_shows_next_attempt_time() -> None:
+    world = World(chain_spec())
+    world.step()
+    job = world.job_of("a")
+    world.jobs[job.name] = JobView(**{**job.__dict__, "active": 0, "failed": 1})
+    world.pods[job.name] = [PodView(name="p1", job=job.name, phase="Failed", created="2026-12-04T11:59:50Z",
+                                    deleting=False, exit_code=1, finished_at="2026-12-04T11:59:58Z")]
+    result = world.step()
+    node = world.status["nodes"]["a"]
+    assert node["phase"] == "Running"
+    assert node["reason"] == "Retrying"
+    assert node["nextRetryAt"] == "2026-12-04T12:00:08Z"
+    assert node["attempts"] == 1
+    assert result.requeue_after == pytest.approx(9)
+
+
+def test_attempt_timeout_reason() -> None:
+    world = World(chain_spec())
+    world.step()
+    job = world.job_of("a")
+    world.jobs[job.name] = JobView(**{**job.__dict__, "active": 0, "failed": 1,
+                                     "failed_reason": "BackoffLimitExceeded"})
+    world.pods[job.name] = [PodView(name="p1", job=job.name, phase="Failed", created=None, deleting=False,
+                                    exit_code=137, reason="DeadlineExceeded")]
+    world.step()
+    assert world.status["nodes"]["a"]["reason"] == "DeadlineExceeded"
+
+
+def test_workflow_deadline_cancels_running_nodes() -> None:
+    world = World(chain_spec(activeDeadlineSeconds=60))
+    world.step()
+    world.now = NOW + timedelta(seconds=61)
+    result = world.step()
+    assert [a.name for a in result.actions if isinstance(a, planner.Delete)] == ["wf-a-r1"]
+    assert world.status["phase"] == "Failed"
+    assert world.status["nodes"]["a"]["reason"] == "DeadlineExceeded"
+    reasons = {c["type"]: c["reason"] for c in world.status["conditions"]}
+    assert reasons["Stalled"] == "DeadlineExceeded"
+
+
+def test_stop_lets_running_nodes_finish() -> None:
+    world = World(diamond_spec())
+    world.step()
+    world.succeed("a")
+    world.step()
+    world.spec = diamond_spec(shutdown="Stop")
+    world.step()
+    assert world.status["phase"] == "Running"
+    assert world.status["nodes"]["d"]["phase"] == "Skipped"
+    world.succeed("b")
+    world.succeed("c")
+    world.step()
+    assert world.status["phase"] == "Failed"
+    assert world.status["message"].startswith("stopped by spec.shutdown")
+
+
+def test_ttl_by_outcome() -> None:
+    world = World(chain_spec(ttlSecondsAfterSuccess=5, ttlSecondsAfterFailure=500,
+                             nodes=[{"name": "a", "operation": "text-source"}]))
+    world.step()
+    world.fail("a")
+    assert world.step().requeue_after == pytest.approx(500)
+
+
+def test_terminal_node_never_flips_back() -> None:
+    world = World(chain_spec())
+    world.step()
+    world.succeed("a")
+    world.step()
+    job = world.job_of("a")
+    world.jobs[job.name] = JobView(**{**job.__dict__, "complete": False, "active": 1})
+    world.step()
+    assert world.status["nodes"]["a"]["phase"] == "Succeeded"
