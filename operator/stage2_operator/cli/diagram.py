@@ -113,7 +113,8 @@ def build_diagram(
             node.phase = str(entry.get("phase") or "Pending")
             node.attempts = int(entry.get("attempts") or 0)
             if now is not None and entry.get("startedAt"):
-                node.duration = format_duration(node_duration(entry, now))
+                # Status times have whole seconds, so show whole seconds.
+                node.duration = f"{int(node_duration(entry, now) or 0)}s"
             node.reason = entry.get("reason")
             node.message = entry.get("message")
             node.outputs = list(entry.get("outputs") or [])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from .diagram import PHASES, Diagram, DiagramNode
+from .diagram import PHASES, Diagram, DiagramEdge, DiagramNode
 from .layout import Box, LayoutEdge, layout
 
 FONT = "'DejaVu Sans', 'Segoe UI', Helvetica, Arial, sans-serif"
@@ -27,6 +27,9 @@ PADDING = 12.0
 MIN_WIDTH = 150.0
 MAX_STATUS_CHARS = 48
 EDGE_COLOR = "#8c959f"
+PORT_RADIUS = 4.0
+# Where on an edge's last segment its label is tried, in order (0 is the upstream end).
+LABEL_POSITIONS = (0.5, 0.35, 0.65, 0.2, 0.8)
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,46 @@ def _path(points: list[tuple[float, float]]) -> str:
     return " ".join(commands)
 
 
+def _curve_point(start: tuple[float, float], end: tuple[float, float], t: float) -> tuple[float, float]:
+    """Return the point at parameter `t` of the curve `_path` draws from `start` to `end`."""
+    (x1, y1), (x2, y2) = start, end
+    if abs(y2 - y1) < 0.5:
+        return x1 + (x2 - x1) * t, y1
+    bend = max((x2 - x1) / 2, 30.0)
+    u = 1 - t
+    weights = (u**3, 3 * u * u * t, 3 * u * t * t, t**3)
+    xs = (x1, x1 + bend, x2 - bend, x2)
+    ys = (y1, y1, y2, y2)
+    return sum(w * v for w, v in zip(weights, xs)), sum(w * v for w, v in zip(weights, ys))
+
+
+def _place_labels(
+    diagram: Diagram, routes: list[list[tuple[float, float]]]
+) -> list[tuple[DiagramEdge, tuple[float, float]]]:
+    """Place each port label on its edge's last segment where it overlaps no other label.
+
+    A label that would sit on top of a label with the same text is dropped,
+    because it repeats what is already readable there.
+    """
+    placed: list[tuple[DiagramEdge, tuple[float, float]]] = []
+    boxes: list[tuple[float, float, float, float, str]] = []
+    for edge, route in zip(diagram.edges, routes):
+        width = text_width(edge.port, 10) + 4
+        start, end = route[-2], route[-1]
+        for t in LABEL_POSITIONS:
+            x, y = _curve_point(start, end, t)
+            box = (x - width / 2, y - 12, x + width / 2, y + 2)
+            clash = [other for other in boxes if box[0] < other[2] and other[0] < box[2]
+                     and box[1] < other[3] and other[1] < box[3]]
+            if not clash:
+                boxes.append((*box, edge.port))
+                placed.append((edge, (x, y)))
+                break
+            if any(other[4] == edge.port for other in clash):
+                break
+    return placed
+
+
 def _node_svg(node: DiagramNode, geometry: _Geometry, x: float, y: float, live: bool) -> list[str]:
     palette = PALETTES.get(node.phase or "", PALETTES["Pending"]) if live else STATIC
     width, height = geometry.box.width, geometry.box.height
@@ -138,8 +181,9 @@ def _node_svg(node: DiagramNode, geometry: _Geometry, x: float, y: float, live: 
     parts = [
         f'<g class="node phase-{escape(node.phase or "none")}" transform="translate({x:.1f},{y:.1f})">',
         f"<title>{escape(chr(10).join(tooltip))}</title>",
+        f'<rect x="1" y="2.5" width="{width}" height="{height:.1f}" rx="8" fill="#000000" fill-opacity="0.07"/>',
         f'<rect width="{width}" height="{height:.1f}" rx="8" fill="{palette.body}" stroke="{palette.border}"'
-        f' stroke-width="1.5"{dash} filter="url(#shadow)"/>',
+        f' stroke-width="1.5"{dash}/>',
         f'<path d="M0,{HEADER} V8 a8,8 0 0 1 8,-8 H{width - 8} a8,8 0 0 1 8,8 V{HEADER} Z"'
         f' fill="{palette.header}" stroke="{palette.border}" stroke-width="1.5"{dash}/>',
         f'<text x="{PADDING}" y="{HEADER - 9}" font-size="13" font-weight="bold" fill="{palette.header_text}">'
@@ -156,13 +200,13 @@ def _node_svg(node: DiagramNode, geometry: _Geometry, x: float, y: float, live: 
     separator = geometry.ports_top - 4
     parts.append(f'<line x1="0" y1="{separator}" x2="{width}" y2="{separator}" stroke="#e3e6ea"/>')
     for port, offset in geometry.input_offsets.items():
-        parts.append(f'<circle cx="0" cy="{offset:.1f}" r="4" fill="#ffffff" stroke="{palette.border}" stroke-width="1.5"/>')
+        parts.append(f'<circle cx="0" cy="{offset:.1f}" r="{PORT_RADIUS:.0f}" fill="#ffffff" stroke="{palette.border}" stroke-width="1.5"/>')
         parts.append(
             f'<text x="{PADDING}" y="{offset + 4:.1f}" font-size="11" fill="#3c4043">{escape(port)}</text>'
         )
     if node.output and geometry.output_offset is not None:
         offset = geometry.output_offset
-        parts.append(f'<circle cx="{width}" cy="{offset:.1f}" r="4" fill="{palette.border}"/>')
+        parts.append(f'<circle cx="{width}" cy="{offset:.1f}" r="{PORT_RADIUS:.0f}" fill="{palette.border}"/>')
         parts.append(
             f'<text x="{width - PADDING}" y="{offset + 4:.1f}" font-size="11" fill="#3c4043"'
             f' text-anchor="end" font-style="italic">{escape(node.output)}</text>'
@@ -221,8 +265,6 @@ def render_svg(diagram: Diagram) -> str:
         "<defs>",
         f'<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7"'
         f' orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{EDGE_COLOR}"/></marker>',
-        '<filter id="shadow" x="-10%" y="-10%" width="120%" height="130%">'
-        '<feDropShadow dx="0" dy="1.5" stdDeviation="1.5" flood-color="#000000" flood-opacity="0.12"/></filter>',
         "</defs>",
         f'<rect width="{width:.0f}" height="{height:.0f}" fill="#fbfcfd"/>',
         f'<text x="{MARGIN}" y="30" font-size="18" font-weight="bold" fill="#202124">{escape(title)}</text>',
@@ -232,18 +274,18 @@ def render_svg(diagram: Diagram) -> str:
     phases = {node.name: node.phase for node in diagram.nodes}
     for edge, route in zip(diagram.edges, placed.routes):
         points = [(x + MARGIN, y + top) for x, y in route]
+        # End at the rim of the input port's circle, so the arrowhead stays visible.
+        points[-1] = (points[-1][0] - PORT_RADIUS, points[-1][1])
         dash = ' stroke-dasharray="5 4"' if live and phases.get(edge.target) == "Skipped" else ""
         out.append(
             f'<path d="{_path(points)}" fill="none" stroke="{EDGE_COLOR}" stroke-width="1.6"{dash}'
             ' marker-end="url(#arrow)"/>'
         )
-    # Labels go on top of every edge, at the middle of each edge's last segment.
-    for edge, route in zip(diagram.edges, placed.routes):
-        (x1, y1), (x2, y2) = route[-2], route[-1]
-        label_x, label_y = (x1 + x2) / 2 + MARGIN, (y1 + y2) / 2 + top - 4
+    # Labels go on top of every edge, on its last segment.
+    for edge, (label_x, label_y) in _place_labels(diagram, placed.routes):
         out.append(
-            f'<text x="{label_x:.1f}" y="{label_y:.1f}" font-size="10" fill="#5f6368" text-anchor="middle"'
-            f' stroke="#fbfcfd" stroke-width="3" paint-order="stroke">{escape(edge.port)}</text>'
+            f'<text x="{label_x + MARGIN:.1f}" y="{label_y + top - 3:.1f}" font-size="10" fill="#5f6368"'
+            f' text-anchor="middle" stroke="#fbfcfd" stroke-width="3" paint-order="stroke">{escape(edge.port)}</text>'
         )
 
     for node in diagram.nodes:
