@@ -1,0 +1,452 @@
+"""Local stand-ins for Jobs and pods, and the executors that run node attempts on this machine.
+
+`stage2 run` feeds the planner `JobView`s and `PodView`s built here, so the
+local run follows the controller's rules. A `LocalJob` behaves like a
+Kubernetes Job with `restartPolicy: Never`: a failed attempt starts a new
+one until `backoffLimit` failures have been retried, and
+`activeDeadlineSeconds`, counted from the Job's start across attempts, fails
+it with reason `DeadlineExceeded`.
+
+The process executor runs `python launcher.py -- COMMAND` in the Operation's
+folder with the payload's container paths rewritten to the run directory.
+The container executor (docker or podman) mounts the same directories at the
+container paths and leaves the payload unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .. import builders, naming
+from ..observe import JobView, LauncherReport, PodView, parse_report
+from ..payload import INPUTS_ROOT, OUTPUTS_ROOT
+from ..status import timestamp
+
+RUN_METADATA = "_run"
+STOP_GRACE_SECONDS = 5.0
+PYTHON_NAMES = ("python", "python3")
+
+
+def local_payload(payload: Mapping[str, Any], *, run_dir: Path, node: str) -> dict[str, Any]:
+    """Rewrite the container paths of a payload to the run directory.
+
+    `/stage2/inputs/<port>/<upstream>/X` becomes `<run_dir>/<upstream>/X` and
+    `/stage2/outputs/<port>/data` becomes `<run_dir>/<node>/data`.
+    """
+    result = json.loads(json.dumps(payload))
+    for port, paths in (result.get("inputs") or {}).items():
+        prefix = f"{INPUTS_ROOT}/{port}/"
+        rewritten = []
+        for path in paths:
+            if path.startswith(prefix):
+                upstream, _, rest = path[len(prefix):].partition("/")
+                path = str(run_dir / upstream / rest) if rest else str(run_dir / upstream)
+            rewritten.append(path)
+        result["inputs"][port] = rewritten
+    for port, base in (result.get("outputs") or {}).items():
+        prefix = f"{OUTPUTS_ROOT}/{port}/"
+        if base.startswith(prefix):
+            result["outputs"][port] = str(run_dir / node / base[len(prefix):])
+    return result
+
+
+def find_operation_folder(
+    name: str, *, manifest: Path | None, command: Sequence[str], search_dirs: Sequence[Path] = ()
+) -> Path | None:
+    """Find the folder an Operation's command runs in.
+
+    Candidates, in order: the folder of the Operation's manifest file, each
+    `--operations-dir` entry joined with the name, then
+    `examples/operations/<name>` in the manifest's folder or any folder above
+    it, then in the working directory. A candidate must contain the command's
+    script when the command names one (`python stage2_interface.py`).
+    """
+    script = _script_of(command)
+    candidates: list[Path] = []
+    if manifest is not None:
+        candidates.append(manifest.resolve().parent)
+    candidates += [Path(directory) / name for directory in search_dirs]
+    if manifest is not None:
+        candidates += [parent / "examples" / "operations" / name for parent in manifest.resolve().parents]
+    candidates.append(Path.cwd() / "examples" / "operations" / name)
+    for candidate in candidates:
+        if not candidate.is_dir():
+            continue
+        if script is not None and not (candidate / script).is_file():
+            continue
+        if script is None and not (candidate / "operation.yaml").is_file():
+            continue
+        return candidate
+    return None
+
+
+def _script_of(command: Sequence[str]) -> str | None:
+    if len(command) >= 2 and Path(command[0]).name in PYTHON_NAMES and command[1].endswith(".py"):
+        return command[1]
+    return None
+
+
+@dataclass
+class Attempt:
+    number: int
+    pod: str
+    created: str
+    handle: Any
+    phase: str = "Running"
+    exit_code: int | None = None
+    report: LauncherReport | None = None
+    finished_at: str | None = None
+    terminated_reason: str | None = None
+
+
+@dataclass
+class LocalJob:
+    """A Job of one node and its attempts, advanced by `poll`."""
+
+    manifest: dict[str, Any]
+    node: str
+    operation: str
+    payload: dict[str, Any]
+    created: str
+    started: float
+    attempts: list[Attempt] = field(default_factory=list)
+    complete: bool = False
+    failed_reason: str | None = None
+    failed_message: str | None = None
+    completion_time: str | None = None
+    finished: float | None = None
+    deleting: bool = False
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["metadata"]["name"])
+
+    @property
+    def backoff_limit(self) -> int:
+        return int(self.manifest["spec"].get("backoffLimit") or 0)
+
+    @property
+    def deadline(self) -> float | None:
+        seconds = self.manifest["spec"].get("activeDeadlineSeconds")
+        return float(seconds) if seconds else None
+
+    @property
+    def active(self) -> bool:
+        return any(attempt.phase == "Running" for attempt in self.attempts)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for attempt in self.attempts if attempt.phase == "Failed")
+
+    def start_attempt(self, executor: Executor) -> None:
+        number = len(self.attempts) + 1
+        handle = executor.start(self, number)
+        self.attempts.append(
+            Attempt(number=number, pod=f"{self.name}-{number:03d}", created=timestamp_now(), handle=handle)
+        )
+
+    def poll(self, executor: Executor, now: float) -> None:
+        """Collect finished attempts, start retries, and enforce the deadline."""
+        if self.complete or self.failed_reason or self.deleting:
+            return
+        current = self.attempts[-1]
+        if current.phase == "Running":
+            if self.deadline is not None and now - self.started >= self.deadline:
+                executor.stop(current.handle)
+                self._finish_attempt(current, executor, killed=True)
+                self._fail("DeadlineExceeded", "Job was active longer than specified deadline", now)
+                return
+            if executor.exit_code(current.handle) is None:
+                return
+            self._finish_attempt(current, executor, killed=False)
+        if current.phase == "Succeeded":
+            self.complete = True
+            self.completion_time = timestamp_now()
+            self.finished = now
+        elif self.failed > self.backoff_limit:
+            self._fail("BackoffLimitExceeded", "Job has reached the specified backoff limit", now)
+        else:
+            self.start_attempt(executor)
+
+    def _finish_attempt(self, attempt: Attempt, executor: Executor, *, killed: bool) -> None:
+        returncode = executor.exit_code(attempt.handle)
+        attempt.report = executor.read_report(self)
+        if attempt.report is not None and attempt.report.exit_code is not None and not killed:
+            attempt.exit_code = attempt.report.exit_code
+        elif returncode is not None:
+            attempt.exit_code = 128 - returncode if returncode < 0 else returncode
+        attempt.finished_at = timestamp_now()
+        attempt.phase = "Succeeded" if attempt.exit_code == 0 and not killed else "Failed"
+        attempt.terminated_reason = "Completed" if attempt.phase == "Succeeded" else "Error"
+
+    def _fail(self, reason: str, message: str, now: float) -> None:
+        self.failed_reason = reason
+        self.failed_message = message
+        self.finished = now
+
+    def delete(self, executor: Executor) -> None:
+        """Stop a running attempt, as deleting a Job with background propagation does."""
+        for attempt in self.attempts:
+            if attempt.phase == "Running":
+                executor.stop(attempt.handle)
+                self._finish_attempt(attempt, executor, killed=True)
+        self.deleting = True
+        self.finished = self.finished or time.monotonic()
+
+    def job_view(self, run: str) -> JobView:
+        return JobView(
+            name=self.name,
+            workflow=str(self.manifest["metadata"]["annotations"][naming.ANNOTATION_WORKFLOW]),
+            node=self.node,
+            run=run,
+            uid=f"local-{self.name}",
+            created=self.created,
+            deleting=self.deleting,
+            active=1 if self.active else 0,
+            ready=1 if self.active else 0,
+            succeeded=1 if self.complete else 0,
+            failed=self.failed,
+            complete=self.complete,
+            failed_reason=self.failed_reason,
+            failed_message=self.failed_message,
+            start_time=self.created,
+            completion_time=self.completion_time,
+        )
+
+    def pod_views(self) -> list[PodView]:
+        return [
+            PodView(
+                name=attempt.pod,
+                job=self.name,
+                phase=attempt.phase,
+                created=attempt.created,
+                deleting=False,
+                exit_code=attempt.exit_code,
+                terminated_reason=attempt.terminated_reason,
+                finished_at=attempt.finished_at,
+                report=attempt.report,
+            )
+            for attempt in self.attempts
+        ]
+
+
+def timestamp_now() -> str:
+    from datetime import datetime, timezone
+
+    return timestamp(datetime.now(timezone.utc))
+
+
+class Executor(Protocol):
+    def start(self, job: LocalJob, attempt: int) -> Any: ...
+
+    def exit_code(self, handle: Any) -> int | None: ...
+
+    def stop(self, handle: Any) -> None: ...
+
+    def read_report(self, job: LocalJob) -> LauncherReport | None: ...
+
+
+@dataclass
+class NodePaths:
+    """Where a node's files live under the run directory."""
+
+    run_dir: Path
+    node: str
+
+    @property
+    def output(self) -> Path:
+        return self.run_dir / self.node
+
+    @property
+    def metadata(self) -> Path:
+        return self.run_dir / RUN_METADATA / self.node
+
+    @property
+    def payload(self) -> Path:
+        return self.metadata / "payload.json"
+
+    @property
+    def log(self) -> Path:
+        return self.metadata / "log.txt"
+
+    @property
+    def termination(self) -> Path:
+        return self.metadata / "termination" / "message"
+
+
+def _read_report(paths: NodePaths) -> LauncherReport | None:
+    try:
+        return parse_report(paths.termination.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+
+
+def _output_port(job: LocalJob) -> str | None:
+    outputs = job.payload.get("outputs") or {}
+    return next(iter(outputs), None)
+
+
+def _open_log(paths: NodePaths, attempt: int) -> Any:
+    paths.metadata.mkdir(parents=True, exist_ok=True)
+    paths.termination.parent.mkdir(parents=True, exist_ok=True)
+    if paths.termination.exists():
+        paths.termination.unlink()
+    log = open(paths.log, "a", encoding="utf-8")  # noqa: SIM115 - closed by the executor after the attempt
+    log.write(f"===== attempt {attempt} =====\n")
+    log.flush()
+    return log
+
+
+@dataclass
+class _Running:
+    process: subprocess.Popen[bytes]
+    log: Any
+
+
+class ProcessExecutor:
+    """Run each attempt as a local process in the Operation's folder."""
+
+    def __init__(self, *, run_dir: Path, folders: Mapping[str, Path], python: str = sys.executable) -> None:
+        self.run_dir = run_dir
+        self.folders = folders
+        self.python = python
+        self.launcher = Path(builders.__file__).with_name(builders.LAUNCHER_KEY)
+
+    def start(self, job: LocalJob, attempt: int) -> _Running:
+        paths = NodePaths(self.run_dir, job.node)
+        log = _open_log(paths, attempt)
+        payload = local_payload(job.payload, run_dir=self.run_dir, node=job.node)
+        paths.payload.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+        env = dict(os.environ, PYTHONUNBUFFERED="1", STAGE2_PAYLOAD_FILE=str(paths.payload),
+                   STAGE2_TERMINATION_LOG=str(paths.termination))
+        env.pop("STAGE2_OUTPUT_DIR", None)
+        if _output_port(job) is not None:
+            paths.output.mkdir(parents=True, exist_ok=True)
+            env["STAGE2_OUTPUT_DIR"] = str(paths.output)
+
+        command = list(job.manifest["spec"]["template"]["spec"]["containers"][0]["command"])
+        operation_command = command[command.index("--") + 1:]
+        if Path(operation_command[0]).name in PYTHON_NAMES:
+            operation_command[0] = self.python
+        process = subprocess.Popen(
+            [self.python, str(self.launcher), "--", *operation_command],
+            cwd=self.folders[job.operation],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return _Running(process=process, log=log)
+
+    def exit_code(self, handle: _Running) -> int | None:
+        code = handle.process.poll()
+        if code is not None and not handle.log.closed:
+            handle.log.close()
+        return code
+
+    def stop(self, handle: _Running) -> None:
+        """Send SIGTERM to the attempt's process group, then SIGKILL after a grace period."""
+        if handle.process.poll() is None:
+            _signal_group(handle.process, signal.SIGTERM)
+            try:
+                handle.process.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                _signal_group(handle.process, signal.SIGKILL)
+                handle.process.wait()
+        self.exit_code(handle)
+
+    def read_report(self, job: LocalJob) -> LauncherReport | None:
+        return _read_report(NodePaths(self.run_dir, job.node))
+
+
+def _signal_group(process: subprocess.Popen[bytes], number: int) -> None:
+    try:
+        os.killpg(process.pid, number)
+    except ProcessLookupError:
+        pass
+
+
+@dataclass
+class _Container:
+    process: subprocess.Popen[bytes]
+    log: Any
+    name: str
+
+
+class ContainerExecutor:
+    """Run each attempt in a docker or podman container with the Stage2 paths mounted.
+
+    NOTE: written against the docker and podman `run` flags, but not run in
+    this project's CI, which has no container engine.
+    """
+
+    def __init__(self, *, engine: str, run_dir: Path) -> None:
+        if shutil.which(engine) is None:
+            raise FileNotFoundError(f"{engine} not found on PATH; install it or use --executor process")
+        self.engine = engine
+        self.run_dir = run_dir
+        self.launcher = Path(builders.__file__).with_name(builders.LAUNCHER_KEY)
+
+    def start(self, job: LocalJob, attempt: int) -> _Container:
+        paths = NodePaths(self.run_dir, job.node)
+        log = _open_log(paths, attempt)
+        launcher_dir = paths.metadata / "launcher"
+        launcher_dir.mkdir(parents=True, exist_ok=True)
+        (launcher_dir / builders.PAYLOAD_KEY).write_text(json.dumps(job.payload, ensure_ascii=False), encoding="utf-8")
+        shutil.copyfile(self.launcher, launcher_dir / builders.LAUNCHER_KEY)
+        paths.payload.write_text(json.dumps(job.payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+        container = job.manifest["spec"]["template"]["spec"]["containers"][0]
+        name = naming.fit(f"stage2-{job.name}-{attempt}-{os.getpid()}")
+        arguments = [self.engine, "run", "--rm", "--name", name, "--user", f"{os.getuid()}:{os.getgid()}"]
+        for variable in container.get("env") or []:
+            arguments += ["--env", f"{variable['name']}={variable['value']}"]
+        arguments += ["--env", "STAGE2_TERMINATION_LOG=/stage2/termination/message"]
+        arguments += ["--volume", f"{paths.termination.parent}:/stage2/termination"]
+        for mount in container.get("volumeMounts") or []:
+            source = self._mount_source(mount, job, launcher_dir)
+            suffix = ":ro" if mount.get("readOnly") else ""
+            arguments += ["--volume", f"{source}:{mount['mountPath']}{suffix}"]
+        arguments += ["--entrypoint", container["command"][0], container["image"], *container["command"][1:]]
+        process = subprocess.Popen(arguments, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        return _Container(process=process, log=log, name=name)
+
+    def _mount_source(self, mount: Mapping[str, Any], job: LocalJob, launcher_dir: Path) -> Path:
+        if mount["name"] == builders.LAUNCHER_VOLUME:
+            return launcher_dir
+        if mount.get("readOnly"):
+            upstream = str(mount["mountPath"]).rstrip("/").rsplit("/", 1)[-1]
+            return self.run_dir / upstream
+        output = self.run_dir / job.node
+        output.mkdir(parents=True, exist_ok=True)
+        return output
+
+    def exit_code(self, handle: _Container) -> int | None:
+        code = handle.process.poll()
+        if code is not None and not handle.log.closed:
+            handle.log.close()
+        return code
+
+    def stop(self, handle: _Container) -> None:
+        subprocess.run([self.engine, "rm", "--force", handle.name], capture_output=True, check=False)
+        try:
+            handle.process.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            handle.process.kill()
+            handle.process.wait()
+        self.exit_code(handle)
+
+    def read_report(self, job: LocalJob) -> LauncherReport | None:
+        return _read_report(NodePaths(self.run_dir, job.node))
