@@ -23,6 +23,7 @@ from .leader import LeaderElector
 from .reconcile import Controller
 from .status import READY, REASON_INVALID_SPEC, REASON_VALID, set_condition, timestamp
 from .validation import format_errors, validate_operation
+from . import webhook  # noqa: F401
 
 OURS = {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}
 
