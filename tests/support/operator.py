@@ -135,3 +135,46 @@ def read_claim_file(api: client.ApiClient, namespace: str, claim: str, path: str
     log: str = core.read_namespaced_pod_log(pod_name, namespace)
     assert pod.status.phase == "Succeeded", f"reading {path} from {claim} failed: {log}"
     return log
+
+
+def derived_operation(base: str, name: str, **spec: Any) -> dict[str, Any]:
+    """Return the example Operation `base` renamed to `name`, with spec fields replaced."""
+    manifest = example_operation(base)
+    manifest["metadata"] = {"name": name}
+    manifest["spec"].update(spec)
+    return manifest
+
+
+def sleeping_command(seconds: int) -> list[str]:
+    """A command that sleeps, then runs the image's own stage2_interface.py with the payload."""
+    return ["sh", "-c", f'sleep {seconds}; exec python stage2_interface.py "$1"', "sleep-then-run"]
+
+
+def patch_workflow_spec(api: client.ApiClient, namespace: str, name: str, spec: dict[str, Any]) -> None:
+    client.CustomObjectsApi(api).patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, "workflows", name, {"spec": spec}
+    )
+
+
+def node_phase(api: client.ApiClient, namespace: str, name: str, node: str) -> str | None:
+    status = get_workflow(api, namespace, name).get("status") or {}
+    phase: str | None = ((status.get("nodes") or {}).get(node) or {}).get("phase")
+    return phase
+
+
+def owned_children(api: client.ApiClient, namespace: str) -> dict[str, list[str]]:
+    """Names of the Jobs, pods, ConfigMaps and claims the operator made in `namespace`."""
+    selector = "app.kubernetes.io/managed-by=stage2-operator"
+    batch = client.BatchV1Api(api)
+    core = client.CoreV1Api(api)
+    return {
+        "jobs": sorted(j.metadata.name for j in batch.list_namespaced_job(namespace, label_selector=selector).items),
+        "pods": sorted(p.metadata.name for p in core.list_namespaced_pod(namespace, label_selector=selector).items),
+        "configmaps": sorted(
+            c.metadata.name for c in core.list_namespaced_config_map(namespace, label_selector=selector).items
+        ),
+        "claims": sorted(
+            c.metadata.name
+            for c in core.list_namespaced_persistent_volume_claim(namespace, label_selector=selector).items
+        ),
+    }
