@@ -25,6 +25,20 @@ def _int(name: str, default: int) -> int:
     return int(value)
 
 
+def _port(name: str, default: int) -> int:
+    value = _float(name, default)
+    if value != int(value) or not 0 <= value <= 65535:
+        raise ValueError(f"{name}={value!r} must be a TCP port from 0 to 65535 (0: any free port)")
+    return int(value)
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (os.environ.get(name) or default).lower()
+    if raw not in choices:
+        raise ValueError(f"{name}={raw!r} is not supported; use one of {', '.join(choices)}")
+    return raw
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -45,6 +59,9 @@ class OperatorConfig:
     create_concurrency: int
     leader_election: bool
     leader_election_namespace: str
+    metrics_port: int = 9090
+    metrics_address: str = "127.0.0.1"
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls) -> OperatorConfig:
@@ -61,4 +78,7 @@ class OperatorConfig:
             leader_election_namespace=(
                 os.environ.get("STAGE2_LEADER_ELECTION_NAMESPACE") or os.environ.get("POD_NAMESPACE") or "default"
             ),
+            metrics_port=_port("STAGE2_METRICS_PORT", 9090),
+            metrics_address=os.environ.get("STAGE2_METRICS_ADDRESS") or "127.0.0.1",
+            log_format=_choice("STAGE2_LOG_FORMAT", "text", ("text", "json")),
         )

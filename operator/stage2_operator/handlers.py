@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from . import GROUP, VERSION, naming
+from . import GROUP, VERSION, logs, metrics, naming
 from .config import OperatorConfig
 from .kube import Kube, load_api_client
 from .observe import job_view, pod_view
@@ -51,11 +51,25 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.posting.enabled = False
     settings.watching.server_timeout = 300
     config = OperatorConfig.from_env()
+    if config.log_format == "json":
+        logs.use_json()
     api_client = load_api_client()
     controller = Controller(kube=Kube(api_client), config=config)
     if config.leader_election:
         controller.leader = LeaderElector(api_client=api_client, namespace=config.leader_election_namespace)
     memo["controller"] = controller
+    metrics.watch_queue(lambda: len(controller.queue))
+    try:
+        memo["metrics_server"] = metrics.serve(address=config.metrics_address, port=config.metrics_port)
+    except OSError as error:
+        # The controller works without metrics; a taken port must not stop it.
+        logger.error(
+            "serving metrics on %s:%d failed, so no metrics are served: %s; set STAGE2_METRICS_PORT to a free port",
+            config.metrics_address, config.metrics_port, error,
+        )
+    else:
+        logger.info("serving metrics on http://%s:%d/metrics", config.metrics_address,
+                    memo["metrics_server"].port)
     controller.start()
     logger.info(
         "stage2 controller started with %d workers, resync every %.0fs, image pull grace %.0fs",
@@ -68,6 +82,9 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
     controller = memo.get("controller")
     if controller is not None:
         await controller.stop()
+    server = memo.get("metrics_server")
+    if server is not None:
+        metrics.stop(server)
 
 
 def _attach(memo: kopf.Memo, workflow_jobs: kopf.Index[Any, Any], workflow_pods: kopf.Index[Any, Any],

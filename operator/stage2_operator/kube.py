@@ -16,7 +16,7 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from . import GROUP, VERSION
+from . import GROUP, VERSION, metrics
 
 WORKFLOWS = "workflows"
 OPERATIONS = "operations"
@@ -63,6 +63,9 @@ def _message(error: ApiException) -> str:
 
 class Kube:
     def __init__(self, api_client: client.ApiClient) -> None:
+        # Counts every request of this client, including those of the
+        # leader elector when it shares the client.
+        metrics.instrument_api_client(api_client)
         self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
         self.batch = client.BatchV1Api(api_client)

@@ -21,7 +21,7 @@ from typing import Any
 
 from kubernetes.client.rest import ApiException
 
-from . import planner
+from . import metrics, planner
 from .config import OperatorConfig
 from .kube import Conflict, CreateRejected, Kube
 from .leader import LeaderElector
@@ -93,8 +93,10 @@ class Controller:
             self.references.pop(key, None)
             self._rejected.pop(key, None)
             self._failures.pop(key, None)
+            metrics.PHASES.forget(key)
             return
         self.phases[key] = str((body.get("status") or {}).get("phase") or "")
+        metrics.PHASES.update(key, body.get("status"))
         nodes = (body.get("spec") or {}).get("nodes") or []
         self.references[key] = frozenset(str(node.get("operation")) for node in nodes if isinstance(node, dict))
 
@@ -130,24 +132,32 @@ class Controller:
 
     async def _reconcile_with_retry(self, key: Key) -> None:
         namespace, name = key
+        fields = {"namespace": namespace, "workflow": name}
+        started = time.monotonic()
         try:
             requeue_after = await self.reconcile(namespace, name)
         except Conflict:
-            logger.info("[%s/%s] status changed during the pass; reconciling again", namespace, name)
+            metrics.record_reconcile(result="requeue", seconds=time.monotonic() - started)
+            logger.info("[%s/%s] status changed during the pass; reconciling again", namespace, name, extra=fields)
             self.queue.add_after(key, 0.05)
             return
         except ApiException as error:
+            metrics.record_reconcile(result="error", seconds=time.monotonic() - started)
             delay = self._backoff(key)
             logger.warning(
-                "[%s/%s] API request failed (%s %s); will retry in %.1fs", namespace, name, error.status, error.reason, delay
+                "[%s/%s] API request failed (%s %s); will retry in %.1fs", namespace, name, error.status, error.reason, delay,
+                extra=fields,
             )
             self.queue.add_after(key, delay)
             return
         except Exception:
+            metrics.record_reconcile(result="error", seconds=time.monotonic() - started)
             delay = self._backoff(key)
-            logger.exception("[%s/%s] reconcile failed; will retry in %.1fs", namespace, name, delay)
+            logger.exception("[%s/%s] reconcile failed; will retry in %.1fs", namespace, name, delay, extra=fields)
             self.queue.add_after(key, delay)
             return
+        result = "success" if requeue_after is None else "requeue_after"
+        metrics.record_reconcile(result=result, seconds=time.monotonic() - started)
         self._failures.pop(key, None)
         if requeue_after is not None:
             self.queue.add_after(key, requeue_after)
@@ -212,7 +222,7 @@ class Controller:
             invalid_operations=invalid,
         )
         logger.debug("[%s/%s] planned %d actions in %.1f ms", namespace, name, len(plan.actions),
-                     (time.monotonic() - started) * 1000)
+                     (time.monotonic() - started) * 1000, extra={"namespace": namespace, "workflow": name})
 
         rejected = await self._apply(body, plan)
         if rejected:
@@ -222,11 +232,13 @@ class Controller:
         if plan.status != old_status:
             body["status"] = plan.status
             await asyncio.to_thread(self.kube.replace_workflow_status, body)
+            metrics.record_finished_nodes(spec=spec, old_status=old_status, new_status=plan.status)
             old_phase = old_status.get("phase")
             if old_phase != plan.status.get("phase"):
                 logger.info(
                     "[%s/%s] workflow phase %s -> %s: %s",
                     namespace, name, old_phase or "(none)", plan.status.get("phase"), plan.status.get("message"),
+                    extra={"namespace": namespace, "workflow": name},
                 )
             self.phases[key] = str(plan.status.get("phase") or "")
             if self.config.post_events:
@@ -252,18 +264,31 @@ class Controller:
                 continue
             await self._apply_one(namespace, name, action, body)
 
+        upstream_times = metrics.UpstreamTimes(spec=body.get("spec") or {}, status=plan.status)
+
         async def create_node(node: str, creates: list[planner.Create]) -> tuple[str, str] | None:
             async with self._create_slots:
                 for create in creates:
+                    kind = create.manifest["kind"]
+                    fields = {"namespace": namespace, "workflow": name, "node": node}
+                    if kind == "Job":
+                        fields["job"] = create.manifest["metadata"]["name"]
+                    started = time.monotonic()
                     try:
                         created = await asyncio.to_thread(self.kube.create, create.manifest)
                     except CreateRejected as error:
-                        logger.error("[%s/%s] %s for node %s", namespace, name, error, node)
+                        logger.error("[%s/%s] %s for node %s", namespace, name, error, node, extra=fields)
                         return node, f"the API server rejected {error.kind} {error.name}: {error.reason}"
+                    if created and kind == "Job":
+                        metrics.record_job_created(
+                            seconds=time.monotonic() - started,
+                            upstream_finished=upstream_times.latest(node),
+                            now=datetime.now(timezone.utc),
+                        )
                     if created:
                         logger.info(
                             "[%s/%s] created %s %s for node %s",
-                            namespace, name, create.manifest["kind"], create.manifest["metadata"]["name"], node,
+                            namespace, name, kind, create.manifest["metadata"]["name"], node, extra=fields,
                         )
             return None
 
@@ -271,23 +296,32 @@ class Controller:
         return {node: message for node, message in (r for r in results if r is not None)}
 
     async def _apply_one(self, namespace: str, name: str, action: planner.Action, body: Mapping[str, Any]) -> None:
+        fields = {"namespace": namespace, "workflow": name}
         if isinstance(action, planner.Create):
             manifest = action.manifest
             if await asyncio.to_thread(self.kube.create, manifest):
-                logger.info("[%s/%s] created %s %s", namespace, name, manifest["kind"], manifest["metadata"]["name"])
+                logger.info("[%s/%s] created %s %s", namespace, name, manifest["kind"], manifest["metadata"]["name"],
+                            extra=fields)
         elif isinstance(action, planner.Delete):
             await asyncio.to_thread(self.kube.delete, kind=action.kind, namespace=namespace, name=action.name)
-            logger.info("[%s/%s] deleted %s %s (node %s)", namespace, name, action.kind, action.name, action.node)
+            if action.kind == "Job":
+                fields["job"] = action.name
+            if action.node is not None:
+                fields["node"] = action.node
+            logger.info("[%s/%s] deleted %s %s (node %s)", namespace, name, action.kind, action.name, action.node,
+                        extra=fields)
         elif isinstance(action, planner.Patch):
             await asyncio.to_thread(
                 self.kube.patch, kind=action.kind, namespace=namespace, name=action.name, patch=action.patch
             )
-            logger.info("[%s/%s] patched %s %s", namespace, name, action.kind, action.name)
+            logger.info("[%s/%s] patched %s %s", namespace, name, action.kind, action.name, extra=fields)
         elif isinstance(action, planner.DeleteCollection):
             await asyncio.to_thread(
                 self.kube.delete_collection, kind=action.kind, namespace=namespace, label_selector=action.label_selector
             )
-            logger.info("[%s/%s] deleted %s objects matching %s", namespace, name, action.kind, action.label_selector)
+            logger.info("[%s/%s] deleted %s objects matching %s", namespace, name, action.kind, action.label_selector,
+                        extra=fields)
         elif isinstance(action, planner.DeleteWorkflow):
             await asyncio.to_thread(self.kube.delete_workflow, namespace, name, body["metadata"]["uid"])
-            logger.info("[%s/%s] deleted the workflow: its time to live after finishing has passed", namespace, name)
+            logger.info("[%s/%s] deleted the workflow: its time to live after finishing has passed", namespace, name,
+                        extra=fields)
