@@ -336,6 +336,22 @@ apply_storage_class() {
     kubectl_admin apply -f "$HACK_DIR/cluster/storageclass.yaml" >/dev/null
 }
 
+# Fail early if another program (for example a cluster started with another
+# STAGE2_CLUSTER_DIR) listens on one of the fixed ports.
+check_ports_free() {
+    local port owner busy=no
+    for port in 2379 2380 6443 10248 10250 10257 10259; do
+        owner=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'users:.*' | head -n 1) || true
+        if [ -n "$owner" ]; then
+            say "port 127.0.0.1:$port is already in use: $owner"
+            busy=yes
+        fi
+    done
+    if [ "$busy" = yes ]; then
+        fail "another cluster or program uses the ports above; stop it first (hack/cluster.sh down with its STAGE2_CLUSTER_DIR)"
+    fi
+}
+
 # ---------------------------------------------------------------------------
 # Commands
 
@@ -352,6 +368,7 @@ cmd_up() {
         say "no component runs but $STATE_DIR/etcd exists; cleaning up the old cluster first"
         cmd_down
     fi
+    if [ "$any_running" = no ]; then check_ports_free; fi
     build_binaries
     write_config
     start_etcd
