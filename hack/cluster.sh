@@ -427,18 +427,23 @@ remove_kubepods_cgroups() {
     done
 }
 
-cmd_down() {
-    [ "$(id -u)" -eq 0 ] || fail "hack/cluster.sh down must run as root"
-    local purge=${1:-} name
-    mkdir -p "$PIDS"
-    stop_daemon kubelet
-    remove_containers
-    for name in containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
-        stop_daemon "$name"
-    done
+# Return success if a cluster other than this state directory's is running:
+# its API server or kubelet port is open, or its containerd still runs.
+# Called after this state directory's own processes were stopped.
+other_cluster_running() {
+    if ss -Hltn '( sport = :6443 or sport = :10250 or sport = :2379 )' 2>/dev/null | grep -q .; then
+        return 0
+    fi
+    pgrep -f -- "^$(command -v containerd) --config .*/config/containerd.toml" >/dev/null
+}
 
-    # Network: sandbox namespaces pin the veth pairs, and the bridge plugin
-    # switched IP forwarding on.
+# Remove what every cluster of this script shares: the containerd state on
+# tmpfs, sandbox network namespaces, the cni0 bridge, kubepods cgroups and
+# the hostPath volumes.
+remove_node_leftovers() {
+    local name
+    # Sandbox namespaces pin the veth pairs, and the bridge plugin switched
+    # IP forwarding on.
     for name in /run/netns/cni-*; do
         [ -e "$name" ] || continue
         umount "$name" 2>/dev/null || true
@@ -448,12 +453,38 @@ cmd_down() {
     echo 0 > /proc/sys/net/ipv4/ip_forward
 
     unmount_below "$RUN_DIR"
+    remove_kubepods_cgroups
+    rm -rf "$RUN_DIR" "$HOSTPATH_PV_DIR"
+}
+
+cmd_down() {
+    [ "$(id -u)" -eq 0 ] || fail "hack/cluster.sh down must run as root"
+    local purge=${1:-} name own_runtime=no
+    mkdir -p "$PIDS"
+    if running_pid containerd >/dev/null || running_pid kubelet >/dev/null; then
+        own_runtime=yes
+    fi
+
+    stop_daemon kubelet
+    # The containerd socket is at a fixed path: only clear its containers if
+    # they are ours, or if no other cluster's containerd serves it.
+    if [ "$own_runtime" = yes ] || ! other_cluster_running; then
+        remove_containers
+    fi
+    for name in containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+        stop_daemon "$name"
+    done
+
+    if other_cluster_running; then
+        say "another cluster still runs; leaving $RUN_DIR, cni0, the kubepods cgroups and $HOSTPATH_PV_DIR alone"
+    else
+        remove_node_leftovers
+    fi
+
     unmount_below "$STATE_DIR/kubelet"
     unmount_below "$STATE_DIR/containerd"
-    remove_kubepods_cgroups
-
     rm -rf "$STATE_DIR/etcd" "$STATE_DIR/kubelet" "$STATE_DIR/kubelet-pki" "$STATE_DIR/pod-logs" \
-        "$STATE_DIR/cni/networks" "$STATE_DIR/apiserver" "$RUN_DIR" "$HOSTPATH_PV_DIR"
+        "$STATE_DIR/cni/networks" "$STATE_DIR/apiserver"
     if [ "$purge" = --purge ]; then
         rm -rf "$STATE_DIR"
         say "cluster removed, state directory $STATE_DIR deleted"
