@@ -309,6 +309,15 @@ start_controllers() {
 }
 
 start_containerd() {
+    local pid
+    # A containerd whose socket file was deleted keeps serving the kubelet's
+    # open connection but accepts no new ones; restart it.
+    if pid=$(running_pid containerd) &&
+        ! ctr --address "$RUN_DIR/containerd.sock" --connect-timeout 5s version >/dev/null 2>&1; then
+        say "containerd (pid $pid) does not respond on $RUN_DIR/containerd.sock; restarting it"
+        stop_daemon containerd
+    fi
+    mkdir -p "$RUN_DIR"
     start_daemon containerd "$(command -v containerd)" --config "$CONFIG/containerd.toml"
     wait_until "containerd socket" 60 ctr --address "$RUN_DIR/containerd.sock" version
 }
