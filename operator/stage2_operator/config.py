@@ -59,6 +59,7 @@ class OperatorConfig:
     create_concurrency: int
     leader_election: bool
     leader_election_namespace: str
+    leader_election_id: str
     metrics_port: int = 9090
     metrics_address: str = "127.0.0.1"
     log_format: str = "text"
@@ -78,6 +79,9 @@ class OperatorConfig:
             leader_election_namespace=(
                 os.environ.get("STAGE2_LEADER_ELECTION_NAMESPACE") or os.environ.get("POD_NAMESPACE") or "default"
             ),
+            # Operators that watch different namespaces must not share a
+            # Lease, or one would wait for the other forever.
+            leader_election_id=os.environ.get("STAGE2_LEADER_ELECTION_ID") or "stage2-operator",
             metrics_port=_port("STAGE2_METRICS_PORT", 9090),
             metrics_address=os.environ.get("STAGE2_METRICS_ADDRESS") or "127.0.0.1",
             log_format=_choice("STAGE2_LOG_FORMAT", "text", ("text", "json")),

@@ -56,9 +56,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     api_client = load_api_client()
     controller = Controller(kube=Kube(api_client), config=config)
     if config.leader_election:
-        controller.leader = LeaderElector(api_client=api_client, namespace=config.leader_election_namespace)
+        controller.leader = LeaderElector(
+            api_client=api_client, namespace=config.leader_election_namespace, name=config.leader_election_id
+        )
     memo["controller"] = controller
-    metrics.watch_queue(lambda: len(controller.queue))
+    metrics.watch_controller(queue_depth=lambda: len(controller.queue), is_leader=lambda: controller.is_leader)
     try:
         memo["metrics_server"] = metrics.serve(address=config.metrics_address, port=config.metrics_port)
     except OSError as error:

@@ -32,9 +32,12 @@ def default_identity() -> str:
 
 
 class LeaderElector:
-    def __init__(self, *, api_client: client.ApiClient, namespace: str, identity: str | None = None) -> None:
+    def __init__(
+        self, *, api_client: client.ApiClient, namespace: str, name: str = LEASE_NAME, identity: str | None = None
+    ) -> None:
         self.api = client.CoordinationV1Api(api_client)
         self.namespace = namespace
+        self.name = name
         self.identity = identity or default_identity()
         self._leading = asyncio.Event()
         self._last_renewal: float | None = None
@@ -59,11 +62,11 @@ class LeaderElector:
             if held:
                 self._last_renewal = now
                 if not self._leading.is_set():
-                    logger.info("became the leader as %s (Lease %s/%s)", self.identity, self.namespace, LEASE_NAME)
+                    logger.info("became the leader as %s (Lease %s/%s)", self.identity, self.namespace, self.name)
                     self._leading.set()
             elif self._leading.is_set():
                 if self._last_renewal is None or now - self._last_renewal >= RENEW_DEADLINE_SECONDS:
-                    logger.error("lost the leader Lease %s/%s; stopping reconciles", self.namespace, LEASE_NAME)
+                    logger.error("lost the leader Lease %s/%s; stopping reconciles", self.namespace, self.name)
                     self._leading.clear()
             await asyncio.sleep(RETRY_SECONDS)
 
@@ -73,11 +76,11 @@ class LeaderElector:
             return
         self._leading.clear()
         try:
-            lease = await asyncio.to_thread(self.api.read_namespaced_lease, LEASE_NAME, self.namespace)
+            lease = await asyncio.to_thread(self.api.read_namespaced_lease, self.name, self.namespace)
             if lease.spec.holder_identity == self.identity:
                 lease.spec.holder_identity = None
                 lease.spec.renew_time = None
-                await asyncio.to_thread(self.api.replace_namespaced_lease, LEASE_NAME, self.namespace, lease)
+                await asyncio.to_thread(self.api.replace_namespaced_lease, self.name, self.namespace, lease)
         except ApiException as error:
             logger.warning("releasing the leader Lease failed: %s", error.reason)
 
@@ -86,12 +89,12 @@ class LeaderElector:
         # MicroTime needs the fraction: the API server rejects "...:05+00:00".
         now = now.replace(microsecond=now.microsecond or 1)
         try:
-            lease = self.api.read_namespaced_lease(LEASE_NAME, self.namespace)
+            lease = self.api.read_namespaced_lease(self.name, self.namespace)
         except ApiException as error:
             if error.status != 404:
                 raise
             body = client.V1Lease(
-                metadata=client.V1ObjectMeta(name=LEASE_NAME, namespace=self.namespace),
+                metadata=client.V1ObjectMeta(name=self.name, namespace=self.namespace),
                 spec=client.V1LeaseSpec(
                     holder_identity=self.identity,
                     lease_duration_seconds=LEASE_SECONDS,
@@ -122,7 +125,7 @@ class LeaderElector:
         spec.lease_duration_seconds = LEASE_SECONDS
         spec.renew_time = now
         try:
-            self.api.replace_namespaced_lease(LEASE_NAME, self.namespace, lease)
+            self.api.replace_namespaced_lease(self.name, self.namespace, lease)
         except ApiException as error:
             if error.status == 409:
                 return False

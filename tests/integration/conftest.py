@@ -18,6 +18,11 @@ def operator(kube_config: str, k8s_api: client.ApiClient) -> Iterator[KopfRunner
     install_crds(k8s_api)
     os.environ.setdefault("STAGE2_IMAGE_PULL_GRACE_SECONDS", "20")
     os.environ.setdefault("STAGE2_RESYNC_SECONDS", "10")
+    # Only operators watching the same namespaces may share a leader Lease.
+    os.environ.setdefault("STAGE2_LEADER_ELECTION_ID", "stage2-operator-tests-s2t")
+    # Any free port, so that parallel test sessions do not collide on 9090;
+    # tests read the port from stage2_operator.metrics.serving_ports().
+    os.environ.setdefault("STAGE2_METRICS_PORT", "0")
     runner = KopfRunner(
         ["run", "--namespace=s2t-*", "--standalone", "--verbose", "-m", "stage2_operator.handlers"],
         timeout=60,
