@@ -22,6 +22,8 @@ Metric names (prefix `stage2_`):
   `stage2_k8s_request_duration_seconds{verb,resource}`: every request of
   the operator's own API client (kopf's watch streams are not included);
 - `stage2_workqueue_depth`: keys waiting in the work queue;
+- `stage2_leader`: 1 while this replica holds the leader Lease (or runs
+  without leader election), else 0;
 - `stage2_build_info{version}`.
 """
 
@@ -163,6 +165,7 @@ class _StateCollector(Collector):
 
     def __init__(self) -> None:
         self.queue_depth: Callable[[], int] = lambda: 0
+        self.is_leader: Callable[[], bool] = lambda: False
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         workflows, nodes = PHASES.totals()
@@ -177,15 +180,18 @@ class _StateCollector(Collector):
         yield family
         yield GaugeMetricFamily("stage2_workqueue_depth", "Workflow keys waiting in the work queue.",
                                 value=self.queue_depth())
+        yield GaugeMetricFamily("stage2_leader", "1 while this replica reconciles Workflows as the leader, else 0.",
+                                value=1 if self.is_leader() else 0)
 
 
 _STATE = _StateCollector()
 REGISTRY.register(_STATE)
 
 
-def watch_queue(depth: Callable[[], int]) -> None:
-    """Report `depth()` as the work queue depth (the last controller started wins)."""
-    _STATE.queue_depth = depth
+def watch_controller(*, queue_depth: Callable[[], int], is_leader: Callable[[], bool]) -> None:
+    """Report a controller's work queue depth and leadership (the last controller started wins)."""
+    _STATE.queue_depth = queue_depth
+    _STATE.is_leader = is_leader
 
 
 # Reconcile passes and node timings.

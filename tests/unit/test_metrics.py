@@ -22,7 +22,7 @@ def test_exposition_names() -> None:
         "stage2_workflows", "stage2_nodes", "stage2_reconcile_total", "stage2_reconcile_errors_total",
         "stage2_reconcile_time_seconds", "stage2_job_create_duration_seconds", "stage2_step_latency_seconds",
         "stage2_node_duration_seconds", "stage2_k8s_requests_total", "stage2_k8s_request_duration_seconds",
-        "stage2_workqueue_depth", "stage2_build_info", "process_resident_memory_bytes",
+        "stage2_workqueue_depth", "stage2_leader", "stage2_build_info", "process_resident_memory_bytes",
     ):
         assert f"# TYPE {name} " in text, name
     assert 'stage2_reconcile_total{result="error"}' in text
@@ -111,12 +111,13 @@ def test_phase_gauges_follow_last_status() -> None:
     assert sample("stage2_nodes", {"phase": "Succeeded"}) == nodes_before
 
 
-def test_queue_depth_reads_callback() -> None:
-    metrics.watch_queue(lambda: 7)
+def test_controller_gauges_read_callbacks() -> None:
+    metrics.watch_controller(queue_depth=lambda: 7, is_leader=lambda: True)
     try:
         assert sample("stage2_workqueue_depth") == 7
+        assert sample("stage2_leader") == 1
     finally:
-        metrics.watch_queue(lambda: 0)
+        metrics.watch_controller(queue_depth=lambda: 0, is_leader=lambda: False)
 
 
 def test_upstream_times_take_latest_finish() -> None:
