@@ -4,8 +4,9 @@
 local run follows the controller's rules. A `LocalJob` behaves like a
 Kubernetes Job with `restartPolicy: Never`: a failed attempt starts a new
 one until `backoffLimit` failures have been retried, and
-`activeDeadlineSeconds`, counted from the Job's start across attempts, fails
-it with reason `DeadlineExceeded`.
+the pod's `activeDeadlineSeconds` fails one attempt with reason
+`DeadlineExceeded`, and the Job's own `activeDeadlineSeconds`, counted from
+its start across attempts, fails the Job with that reason.
 
 The process executor runs `python launcher.py -- COMMAND` in the Operation's
 folder with the payload's container paths rewritten to the run directory.
@@ -107,6 +108,8 @@ class Attempt:
     report: LauncherReport | None = None
     finished_at: str | None = None
     terminated_reason: str | None = None
+    reason: str | None = None
+    started: float = 0.0
 
 
 @dataclass
@@ -137,7 +140,14 @@ class LocalJob:
 
     @property
     def deadline(self) -> float | None:
+        """The Job's deadline in seconds, across all attempts."""
         seconds = self.manifest["spec"].get("activeDeadlineSeconds")
+        return float(seconds) if seconds else None
+
+    @property
+    def attempt_deadline(self) -> float | None:
+        """The pod's deadline in seconds, for one attempt."""
+        seconds = self.manifest["spec"]["template"]["spec"].get("activeDeadlineSeconds")
         return float(seconds) if seconds else None
 
     @property
@@ -152,7 +162,8 @@ class LocalJob:
         number = len(self.attempts) + 1
         handle = executor.start(self, number)
         self.attempts.append(
-            Attempt(number=number, pod=f"{self.name}-{number:03d}", created=timestamp_now(), handle=handle)
+            Attempt(number=number, pod=f"{self.name}-{number:03d}", created=timestamp_now(), handle=handle,
+                    started=time.monotonic())
         )
 
     def poll(self, executor: Executor, now: float) -> None:
@@ -166,9 +177,15 @@ class LocalJob:
                 self._finish_attempt(current, executor, killed=True)
                 self._fail("DeadlineExceeded", "Job was active longer than specified deadline", now)
                 return
-            if executor.exit_code(current.handle) is None:
+            if self.attempt_deadline is not None and now - current.started >= self.attempt_deadline:
+                # As the kubelet does for a pod's activeDeadlineSeconds: the attempt fails and counts as a failure.
+                executor.stop(current.handle)
+                self._finish_attempt(current, executor, killed=True)
+                current.reason = "DeadlineExceeded"
+            elif executor.exit_code(current.handle) is None:
                 return
-            self._finish_attempt(current, executor, killed=False)
+            else:
+                self._finish_attempt(current, executor, killed=False)
         if current.phase == "Succeeded":
             self.complete = True
             self.completion_time = timestamp_now()
@@ -204,6 +221,7 @@ class LocalJob:
         self.finished = self.finished or time.monotonic()
 
     def job_view(self, run: str) -> JobView:
+        annotations = self.manifest["metadata"].get("annotations") or {}
         return JobView(
             name=self.name,
             workflow=str(self.manifest["metadata"]["annotations"][naming.ANNOTATION_WORKFLOW]),
@@ -221,6 +239,8 @@ class LocalJob:
             failed_message=self.failed_message,
             start_time=self.created,
             completion_time=self.completion_time,
+            output_port=annotations.get(naming.ANNOTATION_OUTPUT_PORT) or None,
+            sink=(annotations[naming.ANNOTATION_OUTPUT_PORT] == "") if naming.ANNOTATION_OUTPUT_PORT in annotations else None,
         )
 
     def pod_views(self) -> list[PodView]:
@@ -235,6 +255,7 @@ class LocalJob:
                 terminated_reason=attempt.terminated_reason,
                 finished_at=attempt.finished_at,
                 report=attempt.report,
+                reason=attempt.reason,
             )
             for attempt in self.attempts
         ]
