@@ -70,7 +70,8 @@ def test_svg_live_phase_colours():
     svg = render_svg(build_diagram(workflow, {}, live=True))
     assert 'class="node phase-Succeeded"' in svg
     assert 'class="node phase-Failed"' in svg
-    assert "#1e8e3e" in svg and "#d93025" in svg
+    assert "#1e8e3e" in svg
+    assert "#d93025" in svg
 
 
 def test_layers_longest_path():

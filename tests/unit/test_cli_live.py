@@ -39,9 +39,14 @@ def test_tree_lines():
     load = next(line for line in lines if "load" in line)
     contrast = next(line for line in lines if "contrast" in line)
     stats = next(line for line in lines if "stats" in line)
-    assert load.startswith("\u2714 load") and "5s" in load and "data.png" in load
-    assert contrast.startswith("  \u25b6 contrast") and "24s" in contrast and "Retrying: attempt 1 failed" in contrast
-    assert stats.startswith("    \u25cb stats") and "Pending" in stats
+    assert load.startswith("\u2714 load")
+    assert "5s" in load
+    assert "data.png" in load
+    assert contrast.startswith("  \u25b6 contrast")
+    assert "24s" in contrast
+    assert "Retrying: attempt 1 failed" in contrast
+    assert stats.startswith("    \u25cb stats")
+    assert "Pending" in stats
 
 
 def test_tree_notes_stale_generation():

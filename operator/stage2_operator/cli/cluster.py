@@ -10,6 +10,7 @@ quickly.
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,21 +74,23 @@ def connect(args: argparse.Namespace) -> Cluster:
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
+    # The client reads KUBECONFIG when it is imported; read it again so a value set later counts.
+    config_file = getattr(args, "kubeconfig", None) or os.environ.get("KUBECONFIG")
     configuration = client.Configuration()
     try:
         config.load_kube_config(
-            config_file=getattr(args, "kubeconfig", None),
+            config_file=config_file,
             context=getattr(args, "context", None),
             client_configuration=configuration,
         )
-        _, active = config.list_kube_config_contexts(config_file=getattr(args, "kubeconfig", None))
+        _, active = config.list_kube_config_contexts(config_file=config_file)
     except (ConfigException, OSError, TypeError) as error:
         raise ClusterError(f"cannot load the kubeconfig: {error}; set KUBECONFIG or pass --kubeconfig") from None
     namespace = getattr(args, "namespace", None)
     if not namespace:
         context = active
         if getattr(args, "context", None):
-            contexts, _ = config.list_kube_config_contexts(config_file=getattr(args, "kubeconfig", None))
+            contexts, _ = config.list_kube_config_contexts(config_file=config_file)
             context = next((item for item in contexts if item.get("name") == args.context), active)
         namespace = ((context or {}).get("context") or {}).get("namespace") or "default"
     return Cluster(api=client.ApiClient(configuration), namespace=namespace)

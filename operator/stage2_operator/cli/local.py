@@ -2,9 +2,8 @@
 
 `stage2 run` feeds the planner `JobView`s and `PodView`s built here, so the
 local run follows the controller's rules. A `LocalJob` behaves like a
-Kubernetes Job with `restartPolicy: Never`: a failed attempt starts a new
-one until `backoffLimit` failures have been retried, and
-the pod's `activeDeadlineSeconds` fails one attempt with reason
+Kubernetes Job with `restartPolicy: Never`. A failed attempt starts a new
+one until `backoffLimit` failures have been retried. The pod's `activeDeadlineSeconds` fails one attempt with reason
 `DeadlineExceeded`, and the Job's own `activeDeadlineSeconds`, counted from
 its start across attempts, fails the Job with that reason.
 
@@ -279,7 +278,7 @@ class Executor(Protocol):
 
 @dataclass
 class NodePaths:
-    """Where a node's files live under the run directory."""
+    """Paths of a node's output, payload, log and launcher report under the run directory."""
 
     run_dir: Path
     node: str

@@ -1,6 +1,6 @@
 """`stage2 init`: create a new operation folder that validates and passes its own test.
 
-The folder holds `stage2_interface.py` (written with the SDK), a vendored
+The folder contains `stage2_interface.py` (written with the SDK), a vendored
 copy of `stage2_sdk/` (each image is built from its own folder), an
 `operation.yaml`, a `Dockerfile`, `requirements.txt` and `test_operation.py`,
 which runs the script with a sample payload.
