@@ -56,13 +56,10 @@ def test_run_failure_retry(tmp_path, capsys):
     code, status, run_dir = run_example("05-failure-retry.yaml", tmp_path)
     assert code == 1
     assert status["phase"] == "Failed"
-    assert phases(status) == {
-        "seed": "Succeeded",
-        "flaky": "Succeeded",
-        "after-flaky": "Skipped",
-        "broken": "Failed",
-        "after-broken": "Skipped",
-    }
+    observed = phases(status)
+    # after-flaky runs only if flaky succeeds before broken fails; the two race.
+    assert observed.pop("after-flaky") in ("Succeeded", "Skipped")
+    assert observed == {"seed": "Succeeded", "flaky": "Succeeded", "broken": "Failed", "after-broken": "Skipped"}
     assert status["nodes"]["flaky"]["attempts"] == 2
     assert status["nodes"]["broken"]["attempts"] == 2
     assert status["nodes"]["broken"]["exitCode"] == 3

@@ -30,7 +30,8 @@ from .. import planner
 from ..status import TERMINAL_WORKFLOW
 from .diagram import build_diagram, format_duration
 from .documents import Document, InputError, expand_manifest_paths, parse_operations, pick_workflow, read_files
-from .local import RUN_METADATA, ContainerExecutor, Executor, LocalJob, ProcessExecutor, find_operation_folder
+from .executors import RUN_METADATA, ContainerExecutor, ProcessExecutor
+from .local import Executor, LocalJob, find_operation_folder
 from .svg import render_svg
 from .validate import check_documents
 
