@@ -1,4 +1,4 @@
-"""What a planning pass returns: actions on child objects, Events and the new status.
+"""Results of a planning pass: actions on child objects, Events and the new status.
 
 These are plain values. The reconciler applies them against the API server,
 and the local runner (`stage2 run`) turns Job creations into processes.

@@ -60,7 +60,7 @@ class Shutdown(StrEnum):
 
 
 class ClaimRetention(StrEnum):
-    """What happens to a run's claim when the Workflow is deleted or starts a new run."""
+    """Retention policy of a run's claim when the Workflow is deleted or starts a new run."""
 
     DELETE = "Delete"
     RETAIN = "Retain"

@@ -23,7 +23,7 @@ class OutputEntry:
 
 @dataclass(frozen=True)
 class LauncherReport:
-    """What the launcher wrote to the termination message when the command exited."""
+    """The launcher's report in the termination message, written when the command exited."""
 
     exit_code: int | None
     attempt: int | None

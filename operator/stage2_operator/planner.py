@@ -185,7 +185,7 @@ def plan(
 
     `operations` maps each referenced Operation to its parsed spec, or None
     when it is missing or invalid; `invalid_operations` names the invalid ones.
-    `configmaps` holds the names of the payload ConfigMaps that exist, or None
+    `configmaps` contains the names of the payload ConfigMaps that exist, or None
     when unknown. `rejected` maps nodes whose Job or ConfigMap the API server
     rejected as invalid to its message; those nodes fail instead of being
     created again.
@@ -400,7 +400,7 @@ def _skip_reason(workflow: WorkflowSpec, any_failed: bool) -> str:
 
 
 def _skip_pending(step: _Pass, *, reason: str) -> None:
-    """Mark every node that has not started as Skipped; nodes below a failure say which."""
+    """Mark every node that has not started as Skipped, naming the failed upstream where there is one."""
     blocked_by: set[str] = {name for name, state in step.states.items() if state.phase == NodePhase.FAILED}
     for node in step.workflow.nodes:
         state = step.states[node.name]
@@ -462,7 +462,7 @@ def _start_ready_nodes(step: _Pass, current_jobs: Mapping[str, JobView], rejecte
     for node in workflow.nodes:
         state = step.states[node.name]
         # A Running node whose Job is gone (deleted by hand, or not yet seen
-        # by the watch) gets its Job created again; a 409 means it exists.
+        # by the watch) gets its Job created again. A 409 then means it exists.
         missing_job = state.phase == NodePhase.RUNNING and node.name not in current_jobs
         if (state.phase != NodePhase.PENDING and not missing_job) or node.name in current_jobs:
             continue
@@ -517,7 +517,7 @@ def _create_node(step: _Pass, name: str) -> None:
 
 
 def _retain_claim(step: _Pass, phase: WorkflowPhase) -> None:
-    """Let a failed run's claim outlive the Workflow when the retention policy asks for it."""
+    """Release a failed run's claim from the Workflow under the RetainOnFailure policy."""
     storage = step.workflow.storage
     failed = phase in (WorkflowPhase.FAILED, WorkflowPhase.CANCELLED)
     if (

@@ -1,6 +1,6 @@
 """A deduplicating work queue of Workflow keys, in the shape of controller-runtime's.
 
-A key added while it is queued is not queued twice; a key added while a
+A key added while it is queued is not queued twice. A key added while a
 worker processes it is processed once more afterwards, so no change is lost
 and no Workflow is reconciled by two workers at once.
 """
