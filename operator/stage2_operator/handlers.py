@@ -24,6 +24,7 @@ from .reconcile import Controller
 from .status import READY, REASON_INVALID_SPEC, REASON_VALID, set_condition, timestamp
 from .validation import format_errors, validate_operation
 from . import webhook  # noqa: F401
+from . import incluster
 
 OURS = {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}
 
@@ -38,7 +39,7 @@ def _controller(memo: kopf.Memo) -> Controller:
 @kopf.on.login()
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     """Log in from the pod's service account, else from KUBECONFIG as it is set now."""
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    return incluster.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
 
 @kopf.on.startup()
