@@ -1,10 +1,11 @@
 """Install the Helm chart on the cluster and run Workflows with the operator as a pod.
 
 One test walks the whole life of a release, because each step needs the
-previous one: lint, server-side dry run, install (hostNetwork, watching only
-its own `s2e-<random>` namespace, webhook on with a certificate made here),
-a first Workflow, an upgrade while a slow Workflow runs, the webhook
-rejecting a cycle, the ServiceAccount's permissions, and uninstall with
+previous one. It lints and dry-runs the chart, then installs it with
+hostNetwork, watching only its own `s2e-<random>` namespace, with the
+webhook on and a certificate made here. It then runs a first Workflow,
+checks the ServiceAccount's permissions and the webhook's rejection of a
+cycle, upgrades while a slow Workflow runs, and uninstalls with
 `crds.keep=true`.
 
 The operator image `localhost/stage2-operator:dev` must contain the current
@@ -63,7 +64,7 @@ def free_port() -> int:
 
 
 def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
-    """Create a CA and a serving certificate for 127.0.0.1 with openssl; return (ca, cert, key)."""
+    """Create a CA and a serving certificate for 127.0.0.1 with openssl, and return their paths (CA, cert, key)."""
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("openssl not found; it makes the webhook's test certificate")
