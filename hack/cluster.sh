@@ -425,7 +425,17 @@ unmount_below() { # DIR: unmount everything mounted at or below DIR, deepest fir
 }
 
 remove_kubepods_cgroups() {
-    local hierarchy
+    local hierarchy pid
+    # Container processes outlive a SIGKILLed shim; whatever is still in a
+    # kubepods cgroup belongs to a pod of this cluster.
+    for pid in $(cat /sys/fs/cgroup/kubepods/cgroup.procs /sys/fs/cgroup/*/kubepods/cgroup.procs \
+                     /sys/fs/cgroup/kubepods/*/cgroup.procs /sys/fs/cgroup/*/kubepods/*/cgroup.procs \
+                     /sys/fs/cgroup/*/kubepods/*/*/cgroup.procs /sys/fs/cgroup/*/kubepods/*/*/*/cgroup.procs \
+                     2>/dev/null | sort -u); do
+        say "killing leftover pod process $pid ($(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-60))"
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    sleep 0.5
     for hierarchy in /sys/fs/cgroup /sys/fs/cgroup/*/; do
         hierarchy=${hierarchy%/}
         [ -d "$hierarchy/kubepods" ] || continue
