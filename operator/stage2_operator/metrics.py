@@ -161,7 +161,7 @@ PHASES = PhaseTracker()
 
 
 class _StateCollector(Collector):
-    """Gauges computed when scraped: phases and work queue depth."""
+    """Gauges computed when scraped: phases, work queue depth and leadership."""
 
     def __init__(self) -> None:
         self.queue_depth: Callable[[], int] = lambda: 0
