@@ -8,6 +8,7 @@ removes it with the Workflow and no finalizer is needed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -46,6 +47,7 @@ class Owner:
         }
 
 
+@functools.cache
 def launcher_source() -> str:
     return resources.files(__package__).joinpath("launcher.py").read_text()
 

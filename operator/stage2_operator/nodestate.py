@@ -186,7 +186,17 @@ def _observe_failed(
     last = latest_pod([pod for pod in pods if pod.phase == "Failed"])
     if last is not None:
         state.exit_code = last.exit_code
-    if last is not None and last.reason == "DeadlineExceeded":
+    if last is not None and last.waiting_reason in IMAGE_PULL_REASONS:
+        # The attempt's deadline also counts time spent pulling, so a pull
+        # that fails for longer than the timeout ends as DeadlineExceeded.
+        state.finish(
+            NodePhase.FAILED,
+            reason=st.NODE_IMAGE_PULL,
+            message=f"the image could not be pulled: {last.waiting_reason}: {last.waiting_message or ''}".rstrip(": ")
+            + "; fix the image name or make it pullable",
+            now=finished,
+        )
+    elif last is not None and last.reason == "DeadlineExceeded":
         state.finish(
             NodePhase.FAILED,
             reason=st.NODE_DEADLINE,

@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +38,7 @@ from .actions import (
     Settings,
     WorkflowMeta,
 )
-from .models import ClaimRetention, NodePhase, OperationSpec, WorkflowPhase, WorkflowSpec
+from .models import ClaimRetention, NodePhase, OperationSpec, WorkflowNode, WorkflowPhase, WorkflowSpec
 from .nodestate import NodeState, clip, compact, observe_node
 from .observe import JobView, PodView
 from .validation import SpecError, format_errors, validate_workflow
@@ -46,7 +46,7 @@ from .workflowphase import collect_events, schedule_ttl, workflow_phase
 
 __all__ = [
     "Action", "Create", "Delete", "DeleteCollection", "DeleteWorkflow", "Event", "Patch", "Plan",
-    "Settings", "WorkflowMeta", "plan", "spec_hash",
+    "Settings", "Validated", "WorkflowMeta", "plan", "spec_hash", "validate",
 ]
 
 # Fields that steer a run without changing what it computes: editing them
@@ -87,6 +87,10 @@ class _Pass:
     claim: str | None
     claim_retained: bool
     broken_nodes: dict[str, str]
+    nodes_by_name: dict[str, WorkflowNode] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.nodes_by_name = {node.name: node for node in self.workflow.nodes}
 
     @property
     def owner(self) -> builders.Owner:
@@ -126,6 +130,58 @@ def _invalid_plan(*, meta: WorkflowMeta, previous: Mapping[str, Any], errors_tex
     return result
 
 
+def _missing_operations(
+    spec: Mapping[str, Any],
+    operations: Mapping[str, OperationSpec | None],
+    invalid_operations: Collection[str],
+    errors: Sequence[SpecError],
+) -> list[str]:
+    """Return the missing Operations when they are the only problem, else an empty list.
+
+    An Operation applied together with its Workflow (one `kubectl apply`, or a
+    GitOps sync) may arrive second; that is a wait, not an invalid spec.
+    """
+    nodes = spec.get("nodes") if isinstance(spec.get("nodes"), list) else []
+    operation_of = {
+        str(node.get("name")): str(node.get("operation")) for node in nodes if isinstance(node, dict)
+    }
+    missing: set[str] = set()
+    for error in errors:
+        match = _NODE_PATH.match(error.path)
+        if match is None or error.path != f"spec.nodes[{match.group(1)}].operation":
+            return []
+        operation = operation_of.get(match.group(1))
+        if operation is None or operation in invalid_operations or operations.get(operation) is not None:
+            return []
+        missing.add(operation)
+    return sorted(missing)
+
+
+def _waiting_plan(*, meta: WorkflowMeta, previous: Mapping[str, Any], missing: list[str], now: datetime) -> Plan:
+    """Report a Workflow whose Operations are not there yet as Pending, creating nothing."""
+    names = ", ".join(missing)
+    message = f"waiting for Operation(s) {names} in namespace {meta.namespace}; apply them or fix the names"
+    phase = WorkflowPhase.PENDING
+    status: dict[str, Any] = {
+        "observedGeneration": meta.generation,
+        "phase": phase.value,
+        "message": message,
+        "conditions": st.kstatus_conditions(
+            list(previous.get("conditions") or []),
+            phase=phase, reason=st.REASON_WAITING_FOR_OPERATIONS, message=message,
+            generation=meta.generation, now=now,
+        ),
+    }
+    if previous.get("specHash") is not None:
+        for key in ("run", "specHash", "startedAt", "progress", "claim", "claimRetained", "rerun", "nodes"):
+            if previous.get(key) is not None:
+                status[key] = previous[key]
+    result = Plan(status=status)
+    if previous.get("message") != message:
+        result.events.append(Event(type="Warning", reason=st.REASON_WAITING_FOR_OPERATIONS, message=message))
+    return result
+
+
 def _errors_by_node(errors: Sequence[SpecError]) -> dict[str, str] | None:
     """Group errors by node; None when some error concerns the Workflow as a whole."""
     grouped: dict[str, str] = {}
@@ -135,6 +191,38 @@ def _errors_by_node(errors: Sequence[SpecError]) -> dict[str, str] | None:
             return None
         grouped.setdefault(match.group(1), str(error))
     return grouped
+
+
+@dataclass(frozen=True)
+class Validated:
+    """Outcome of validating a Workflow: the parsed spec, or the errors that fail it.
+
+    `broken_nodes` names nodes that no longer fit their Operation during a run.
+    """
+
+    workflow: WorkflowSpec | None
+    broken_nodes: dict[str, str]
+    errors: list[SpecError]
+    digest: str
+    same_run: bool
+
+
+def validate(
+    *,
+    meta: WorkflowMeta,
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any] | None,
+    operations: Mapping[str, OperationSpec | None],
+    invalid_operations: Collection[str] = (),
+) -> Validated:
+    """Validate a Workflow for `plan()`; the caller may reuse the result while nothing it read changes."""
+    previous: Mapping[str, Any] = status or {}
+    digest = spec_hash(spec)
+    same_run = previous.get("specHash") == digest and previous.get("run") is not None
+    workflow, broken_nodes, errors = _validated(
+        meta=meta, spec=spec, operations=operations, invalid_operations=invalid_operations, same_run=same_run
+    )
+    return Validated(workflow=workflow, broken_nodes=broken_nodes, errors=errors, digest=digest, same_run=same_run)
 
 
 def _validated(
@@ -180,6 +268,7 @@ def plan(
     configmaps: Collection[str] | None = None,
     rejected: Mapping[str, str] | None = None,
     invalid_operations: Collection[str] = (),
+    validated: Validated | None = None,
 ) -> Plan:
     """Compute the actions and the new status of one Workflow from what is observed.
 
@@ -188,15 +277,20 @@ def plan(
     `configmaps` contains the names of the payload ConfigMaps that exist, or None
     when unknown. `rejected` maps nodes whose Job or ConfigMap the API server
     rejected as invalid to its message; those nodes fail instead of being
-    created again.
+    created again. `validated` is the result of `validate()` for the same
+    inputs, when the caller kept it; otherwise the spec is validated here.
     """
     previous: Mapping[str, Any] = status or {}
-    digest = spec_hash(spec)
-    same_run = previous.get("specHash") == digest and previous.get("run") is not None
-    workflow, broken_nodes, errors = _validated(
-        meta=meta, spec=spec, operations=operations, invalid_operations=invalid_operations, same_run=same_run
-    )
+    if validated is None:
+        validated = validate(
+            meta=meta, spec=spec, status=status, operations=operations, invalid_operations=invalid_operations
+        )
+    workflow, broken_nodes, errors = validated.workflow, validated.broken_nodes, validated.errors
+    digest, same_run = validated.digest, validated.same_run
     if workflow is None:
+        missing = _missing_operations(spec, operations, invalid_operations, errors)
+        if missing:
+            return _waiting_plan(meta=meta, previous=previous, missing=missing, now=now)
         return _invalid_plan(
             meta=meta, previous=previous, errors_text=format_errors(errors, limit=MAX_MESSAGE_ERRORS), now=now
         )
@@ -356,7 +450,7 @@ def _observe_started(step: _Pass, current_jobs: Mapping[str, JobView], pods: Map
 
 
 def _node_payload(step: _Pass, name: str) -> dict[str, Any] | None:
-    node = next(n for n in step.workflow.nodes if n.name == name)
+    node = step.nodes_by_name[name]
     operation = step.operations.get(node.operation)
     if operation is None:
         return None
@@ -385,7 +479,7 @@ def _repair_payloads(step: _Pass, current_jobs: Mapping[str, JobView], configmap
         if (step.now - created).total_seconds() < CONFIGMAP_GRACE_SECONDS:
             continue
         body = _node_payload(step, name)
-        node = next(n for n in step.workflow.nodes if n.name == name)
+        node = step.nodes_by_name[name]
         if body is not None:
             manifest = builders.build_payload_configmap(
                 owner=step.owner, run=step.run, node=node, payload=body, rerun=state.rerun
@@ -486,7 +580,7 @@ def _start_ready_nodes(step: _Pass, current_jobs: Mapping[str, JobView], rejecte
 
 def _create_node(step: _Pass, name: str) -> None:
     state = step.states[name]
-    node = next(n for n in step.workflow.nodes if n.name == name)
+    node = step.nodes_by_name[name]
     operation = step.operations[node.operation]
     body = _node_payload(step, name)
     if operation is None or body is None:

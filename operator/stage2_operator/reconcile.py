@@ -13,6 +13,7 @@ from fresh state instead of overwriting it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -57,6 +58,7 @@ class Controller:
         self._parsed: dict[Key, tuple[str, OperationSpec | None]] = {}
         self._failures: dict[Key, int] = {}
         self._rejected: dict[Key, dict[str, str]] = {}
+        self._validations: dict[Key, tuple[Hashable, planner.Validated]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._create_slots = asyncio.Semaphore(config.create_concurrency)
 
@@ -67,6 +69,12 @@ class Controller:
         return self.leader is None or self.leader.is_leader
 
     def start(self) -> None:
+        # Every API call runs in a thread. The loop's default pool has
+        # min(32, CPUs + 4) threads, fewer than the creates allowed at once.
+        threads = self.config.workers * self.config.create_concurrency + 4
+        asyncio.get_running_loop().set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="stage2-api")
+        )
         if self.leader is not None:
             self._tasks.append(asyncio.create_task(self.leader.run(), name="stage2-leader-election"))
         for number in range(self.config.workers):
@@ -93,6 +101,7 @@ class Controller:
             self.references.pop(key, None)
             self._rejected.pop(key, None)
             self._failures.pop(key, None)
+            self._validations.pop(key, None)
             metrics.PHASES.forget(key)
             return
         self.phases[key] = str((body.get("status") or {}).get("phase") or "")
@@ -191,6 +200,36 @@ class Controller:
                 invalid.add(name)
         return result, invalid
 
+    def _validate(
+        self,
+        *,
+        meta: planner.WorkflowMeta,
+        spec: Mapping[str, Any],
+        status: Mapping[str, Any],
+        operations: Mapping[str, OperationSpec | None],
+        invalid: set[str],
+    ) -> planner.Validated:
+        """Validate a Workflow, reusing the last result while its inputs are unchanged.
+
+        Validation is linear in the graph but the largest share of a pass, and
+        most passes (a Job event, a pod event) change neither the spec nor an
+        Operation.
+        """
+        versions = tuple(
+            sorted((name, str(next(iter(self.operation_specs((meta.namespace, name))), ("",))[0]))
+                   for name in operations)
+        )
+        cache_key = (meta.uid, meta.generation, status.get("specHash"), status.get("run"), versions,
+                     frozenset(invalid))
+        cached = self._validations.get((meta.namespace, meta.name))
+        if cached is not None and cached[0] == cache_key:
+            return cached[1]
+        validated = planner.validate(
+            meta=meta, spec=spec, status=status, operations=operations, invalid_operations=invalid
+        )
+        self._validations[(meta.namespace, meta.name)] = (cache_key, validated)
+        return validated
+
     async def reconcile(self, namespace: str, name: str) -> float | None:
         body = await asyncio.to_thread(self.kube.get_workflow, namespace, name)
         key = (namespace, name)
@@ -208,6 +247,7 @@ class Controller:
         pods: dict[str, list[PodView]] = {job.name: list(self.pods((namespace, job.name))) for job in jobs}
         operations, invalid = self._operations(namespace, self.references.get(key, frozenset()))
         started = time.monotonic()
+        validated = self._validate(meta=meta, spec=spec, status=old_status, operations=operations, invalid=invalid)
         plan = planner.plan(
             meta=meta,
             spec=spec,
@@ -220,6 +260,7 @@ class Controller:
             configmaps={name for name in self.configmaps(key)},
             rejected=self._rejected.get(key, {}),
             invalid_operations=invalid,
+            validated=validated,
         )
         logger.debug("[%s/%s] planned %d actions in %.1f ms", namespace, name, len(plan.actions),
                      (time.monotonic() - started) * 1000, extra={"namespace": namespace, "workflow": name})

@@ -29,6 +29,7 @@ REASON_STOPPED = "Stopped"
 REASON_CANCELLED = "Cancelled"
 REASON_DEADLINE = "DeadlineExceeded"
 REASON_VALID = "Valid"
+REASON_WAITING_FOR_OPERATIONS = "WaitingForOperations"
 
 # Node reasons.
 NODE_EXIT_CODE = "Error"

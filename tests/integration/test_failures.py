@@ -170,12 +170,16 @@ def test_deleted_job_is_recreated(operator: Any, k8s_api: client.ApiClient, name
 def test_deleted_payload_configmap_is_recreated(
     operator: Any, k8s_api: client.ApiClient, namespace: str
 ) -> None:
-    source_with(k8s_api, namespace, "slow-source", command=sleeping_command(25))
+    source_with(k8s_api, namespace, "slow-source", command=sleeping_command(25), timeoutSeconds=120)
     single_node(k8s_api, namespace, "cmgone", "slow-source")
     core = client.CoreV1Api(k8s_api)
     configmap = wait_for(
         lambda: owned_children(k8s_api, namespace)["configmaps"], timeout=30, message="the payload ConfigMap exists"
     )[0]
+    # Delete it once the pod has mounted it: a pod that has not yet mounted
+    # it waits on the kubelet's mount retry backoff, which is not ours.
+    job = configmap.removesuffix("-payload")
+    wait_for(lambda: running_pod(k8s_api, namespace, job), timeout=60, message="the node's pod runs")
     first_uid = core.read_namespaced_config_map(configmap, namespace).metadata.uid
     core.delete_namespaced_config_map(configmap, namespace)
     recreated = wait_for(

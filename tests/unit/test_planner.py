@@ -240,10 +240,15 @@ def test_invalid_spec_fails_without_actions() -> None:
     assert (stalled["status"], stalled["reason"]) == ("True", "InvalidSpec")
 
 
-def test_missing_operation_recovers_when_applied() -> None:
+def test_missing_operation_waits_until_applied() -> None:
     world = World(chain_spec())
-    world.step(operations={**OPERATIONS, "text-upper": None})
-    assert world.status["phase"] == "Failed"
+    result = world.step(operations={**OPERATIONS, "text-upper": None})
+    assert result.actions == []
+    assert world.status["phase"] == "Pending"
+    assert world.status["message"].startswith("waiting for Operation(s) text-upper in namespace ns")
+    conditions = {c["type"]: (c["status"], c["reason"]) for c in world.status["conditions"]}
+    assert conditions["Reconciling"] == ("True", "WaitingForOperations")
+    assert conditions["Stalled"] == ("False", "WaitingForOperations")
     world.step()
     assert world.status["phase"] == "Running"
     assert world.created_jobs() == ["a"]
@@ -522,3 +527,33 @@ def test_terminal_node_never_flips_back() -> None:
     world.jobs[job.name] = JobView(**{**job.__dict__, "complete": False, "active": 1})
     world.step()
     assert world.status["nodes"]["a"]["phase"] == "Succeeded"
+
+
+def test_invalid_operation_is_not_a_wait() -> None:
+    world = World(chain_spec())
+    world.step(operations={**OPERATIONS, "text-upper": None}, invalid_operations={"text-upper"})
+    assert world.status["phase"] == "Failed"
+    stalled = next(c for c in world.status["conditions"] if c["type"] == "Stalled")
+    assert (stalled["status"], stalled["reason"]) == ("True", "InvalidSpec")
+
+
+def test_missing_operation_with_other_errors_is_invalid() -> None:
+    spec = chain_spec()
+    spec["nodes"][1]["inputs"] = {"Text": ["nowhere"]}
+    world = World(spec)
+    world.step(operations={**OPERATIONS, "text-upper": None})
+    assert world.status["phase"] == "Failed"
+
+
+def test_image_pull_failure_ended_by_timeout() -> None:
+    world = World(chain_spec())
+    world.step()
+    job = world.job_of("a")
+    world.jobs[job.name] = JobView(**{**job.__dict__, "active": 0, "failed": 1,
+                                     "failed_reason": "BackoffLimitExceeded"})
+    world.pods[job.name] = [PodView(name="p1", job=job.name, phase="Failed", created=None, deleting=False,
+                                    reason="DeadlineExceeded", waiting_reason="ErrImageNeverPull",
+                                    waiting_message="image is not present")]
+    world.step()
+    assert world.status["nodes"]["a"]["reason"] == "ImagePullFailed"
+    assert "ErrImageNeverPull" in world.status["nodes"]["a"]["message"]
