@@ -53,6 +53,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from .models import NodePhase, WorkflowPhase
+from .nodestate import status_entries
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
@@ -136,7 +137,7 @@ class PhaseTracker:
 
     def update(self, key: tuple[str, str], status: Mapping[str, Any] | None) -> None:
         status = status or {}
-        nodes = status.get("nodes") or {}
+        nodes = status_entries(status)
         counts: Tally[str] = Tally(str(entry.get("phase") or NodePhase.PENDING) for entry in nodes.values())
         phase = str(status.get("phase") or WorkflowPhase.PENDING)
         with self._lock:
@@ -218,7 +219,7 @@ class UpstreamTimes:
 
     def __init__(self, *, spec: Mapping[str, Any], status: Mapping[str, Any]) -> None:
         self._spec = spec
-        self._entries: Mapping[str, Any] = status.get("nodes") or {}
+        self._entries: Mapping[str, Any] = status_entries(status)
         self._upstreams: dict[str, set[str]] | None = None
 
     def latest(self, node: str) -> datetime | None:

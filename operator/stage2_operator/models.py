@@ -255,6 +255,11 @@ class WorkflowStatus(BaseModel):
     rerun: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     nodes: dict[str, NodeStatus] = Field(default_factory=dict)
+    # The compact form, used above 200 nodes: the output entry of each
+    # succeeded node, the reason of each skipped node, and reruns above zero.
+    succeeded: dict[str, str] | None = None
+    skipped: dict[str, str] | None = None
+    reruns: dict[str, int] | None = None
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -321,3 +321,74 @@ def observe_node(
         _observe_failed(state, job, pods, operation, stamp)
         return False, None
     return _observe_running(state, job, pods, operation, now, image_pull_grace_seconds)
+
+
+# Above this many nodes the status keeps full entries only for running and
+# failed nodes: succeeded and skipped nodes shrink to one map entry each and
+# pending nodes are left out, so that spec and status of a 2,000-node
+# Workflow stay within 256 KiB (well under etcd's 1.5 MiB object limit).
+COMPACT_STATUS_ABOVE = 200
+
+
+def load_states(status: Mapping[str, Any], names: Sequence[str]) -> dict[str, NodeState]:
+    """Read every node's state from a status written by `dump_states`, in either form."""
+    entries = status.get("nodes") or {}
+    succeeded = status.get("succeeded") or {}
+    skipped = status.get("skipped") or {}
+    reruns = status.get("reruns") or {}
+    states: dict[str, NodeState] = {}
+    for name in names:
+        if name in entries:
+            states[name] = NodeState.load(entries[name])
+        elif name in succeeded:
+            output = succeeded[name]
+            states[name] = NodeState(
+                phase=NodePhase.SUCCEEDED, outputs=[output] if output else [], rerun=int(reruns.get(name) or 0)
+            )
+        elif name in skipped:
+            states[name] = NodeState(phase=NodePhase.SKIPPED, reason=skipped[name] or None,
+                                     rerun=int(reruns.get(name) or 0))
+        else:
+            states[name] = NodeState(rerun=int(reruns.get(name) or 0))
+    return states
+
+
+def dump_states(states: Mapping[str, NodeState], names: Sequence[str]) -> dict[str, Any]:
+    """Return the status fields that record the nodes: `nodes`, and in compact form also
+    `succeeded`, `skipped` and `reruns`."""
+    if len(names) <= COMPACT_STATUS_ABOVE:
+        return {"nodes": {name: states[name].dump() for name in names}}
+    nodes: dict[str, Any] = {}
+    succeeded: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    reruns: dict[str, int] = {}
+    for name in names:
+        state = states[name]
+        if state.phase == NodePhase.SUCCEEDED:
+            succeeded[name] = state.outputs[0] if state.outputs else ""
+        elif state.phase == NodePhase.SKIPPED:
+            skipped[name] = state.reason or ""
+        elif state.phase != NodePhase.PENDING:
+            nodes[name] = state.dump()
+            continue
+        if state.rerun:
+            reruns[name] = state.rerun
+    fields: dict[str, Any] = {"nodes": nodes, "succeeded": succeeded, "skipped": skipped}
+    if reruns:
+        fields["reruns"] = reruns
+    return fields
+
+
+def status_entries(status: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return one entry per recorded node, expanding the compact form, for readers of status.
+
+    Pending nodes of a compact status have no entry.
+    """
+    entries: dict[str, dict[str, Any]] = {name: dict(entry) for name, entry in (status.get("nodes") or {}).items()}
+    reruns = status.get("reruns") or {}
+    for name, output in (status.get("succeeded") or {}).items():
+        entries[name] = compact({"phase": NodePhase.SUCCEEDED.value, "outputs": [output] if output else [],
+                                 "rerun": reruns.get(name)})
+    for name, reason in (status.get("skipped") or {}).items():
+        entries[name] = compact({"phase": NodePhase.SKIPPED.value, "reason": reason, "rerun": reruns.get(name)})
+    return entries

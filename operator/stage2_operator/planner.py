@@ -39,7 +39,7 @@ from .actions import (
     WorkflowMeta,
 )
 from .models import ClaimRetention, NodePhase, OperationSpec, WorkflowNode, WorkflowPhase, WorkflowSpec
-from .nodestate import NodeState, clip, compact, observe_node
+from .nodestate import NodeState, clip, compact, dump_states, load_states, observe_node
 from .observe import JobView, PodView
 from .validation import SpecError, format_errors, validate_workflow
 from .workflowphase import collect_events, schedule_ttl, workflow_phase
@@ -58,6 +58,11 @@ LIFECYCLE_FIELDS = frozenset(
     }
 )
 MAX_MESSAGE_ERRORS = 20
+# Status fields that record a valid run; a later invalid spec keeps them.
+RUN_RECORD_FIELDS = (
+    "run", "specHash", "startedAt", "progress", "claim", "claimRetained", "rerun",
+    "nodes", "succeeded", "skipped", "reruns",
+)
 # A payload ConfigMap missing from the index this long after its Job was
 # created was deleted by someone, not merely not yet seen by the watch.
 CONFIGMAP_GRACE_SECONDS = 10
@@ -121,7 +126,7 @@ def _invalid_plan(*, meta: WorkflowMeta, previous: Mapping[str, Any], errors_tex
     }
     # Keep the record of an earlier valid run, so its children stay known.
     if previous.get("specHash") is not None:
-        for key in ("run", "specHash", "startedAt", "progress", "claim", "claimRetained", "rerun", "nodes"):
+        for key in RUN_RECORD_FIELDS:
             if previous.get(key) is not None:
                 status[key] = previous[key]
     result = Plan(status=status)
@@ -173,7 +178,7 @@ def _waiting_plan(*, meta: WorkflowMeta, previous: Mapping[str, Any], missing: l
         ),
     }
     if previous.get("specHash") is not None:
-        for key in ("run", "specHash", "startedAt", "progress", "claim", "claimRetained", "rerun", "nodes"):
+        for key in RUN_RECORD_FIELDS:
             if previous.get(key) is not None:
                 status[key] = previous[key]
     result = Plan(status=status)
@@ -340,7 +345,7 @@ def plan(
         list(previous.get("conditions") or []),
         phase=phase, reason=reason, message=message, generation=meta.generation, now=now,
     )
-    new_status["nodes"] = {node.name: step.states[node.name].dump() for node in workflow.nodes}
+    new_status.update(dump_states(step.states, [node.name for node in workflow.nodes]))
     step.result.status = new_status
 
     previous_phase = WorkflowPhase(previous["phase"]) if previous.get("phase") else None
@@ -368,8 +373,7 @@ def _begin(
     result = Plan()
     stamp = st.timestamp(now)
     if same_run:
-        recorded = previous.get("nodes") or {}
-        states = {node.name: NodeState.load(recorded.get(node.name)) for node in workflow.nodes}
+        states = load_states(previous, [node.name for node in workflow.nodes])
         step = _Pass(
             meta=meta, workflow=workflow, operations=operations, settings=settings, now=now, stamp=stamp,
             run=str(previous["run"]), states=states, result=result, claim=previous.get("claim"),

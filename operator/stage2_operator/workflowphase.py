@@ -9,7 +9,7 @@ from typing import Any
 from . import status as st
 from .actions import DeleteWorkflow, Event, Plan
 from .models import NodePhase, Shutdown, WorkflowPhase, WorkflowSpec
-from .nodestate import NodeState, clip
+from .nodestate import NodeState, clip, status_entries
 
 
 def workflow_phase(*, workflow: WorkflowSpec, states: Mapping[str, NodeState]) -> tuple[WorkflowPhase, str, str]:
@@ -61,7 +61,7 @@ def collect_events(
     if previous_phase != phase:
         kind = "Warning" if phase in (WorkflowPhase.FAILED, WorkflowPhase.CANCELLED) else "Normal"
         plan.events.append(Event(type=kind, reason=f"Workflow{phase.value}", message=clip(message, 1024) or ""))
-    previous_nodes = previous.get("nodes") or {}
+    previous_nodes = status_entries(previous)
     for name, state in states.items():
         before = previous_nodes.get(name) or {}
         if state.phase != NodePhase.FAILED:

@@ -557,3 +557,53 @@ def test_image_pull_failure_ended_by_timeout() -> None:
     world.step()
     assert world.status["nodes"]["a"]["reason"] == "ImagePullFailed"
     assert "ErrImageNeverPull" in world.status["nodes"]["a"]["message"]
+
+
+def wide_spec(width: int, **extra: Any) -> dict[str, Any]:
+    nodes = [{"name": "root", "operation": "text-source"}]
+    nodes += [{"name": f"leaf-{i}", "operation": "text-upper", "inputs": {"Text": ["root"]}} for i in range(width)]
+    return {"nodes": nodes, **extra}
+
+
+def run_to_end(world: World, limit: int = 50) -> None:
+    for _ in range(limit):
+        world.step()
+        running = [job.node for job in world.jobs.values() if not job.complete and not job.failed_reason]
+        if not running:
+            return
+        for node in running:
+            if node == "leaf-7":
+                world.fail(node)
+            else:
+                world.succeed(node)
+
+
+def test_large_workflow_status_is_compact() -> None:
+    import json
+
+    world = World(wide_spec(300))
+    run_to_end(world)
+    status = world.status
+    assert status["phase"] == "Failed"
+    assert status["progress"] == "300/301"
+    assert set(status["nodes"]) == {"leaf-7"}
+    assert status["succeeded"]["root"] == "data.txt"
+    assert len(status["succeeded"]) == 300
+    assert status["skipped"] == {}
+    assert len(json.dumps(status)) < 300 * 40
+    assert world.step().actions == []
+
+
+def test_compact_status_supports_rerun() -> None:
+    world = World(wide_spec(300))
+    run_to_end(world)
+    world.spec = wide_spec(300, rerun="again")
+    result = world.step(meta=planner.WorkflowMeta(name="wf", namespace="ns", uid="uid-1", generation=2))
+    created = [a.manifest["metadata"]["name"] for a in result.actions if isinstance(a, planner.Create)]
+    assert created == ["wf-leaf-7-r1-x1-payload", "wf-leaf-7-r1-x1"]
+    world.succeed("leaf-7")
+    world.step(meta=planner.WorkflowMeta(name="wf", namespace="ns", uid="uid-1", generation=2))
+    assert world.status["phase"] == "Succeeded"
+    assert world.status["reruns"] == {"leaf-7": 1}
+    again = world.step(meta=planner.WorkflowMeta(name="wf", namespace="ns", uid="uid-1", generation=2))
+    assert again.actions == []

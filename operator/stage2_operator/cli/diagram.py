@@ -14,6 +14,7 @@ from typing import Any
 
 from ..models import OperationSpec
 from ..status import parse_timestamp
+from ..nodestate import status_entries
 
 PHASES = ("Succeeded", "Running", "Failed", "Skipped", "Pending")
 
@@ -89,7 +90,7 @@ def build_diagram(
     """Build the diagram of a Workflow body; with `live`, node phases come from its status."""
     spec = workflow.get("spec") or {}
     status = (workflow.get("status") or {}) if live else {}
-    status_nodes = status.get("nodes") or {}
+    status_nodes = status_entries(status)
     raw_nodes = [node for node in spec.get("nodes") or [] if isinstance(node, Mapping) and node.get("name")]
     names = {str(node["name"]) for node in raw_nodes}
 

@@ -20,6 +20,7 @@ from ..dag import Graph, topological_order
 from ..status import parse_timestamp
 from . import cluster as cluster_module
 from .diagram import node_duration
+from ..nodestate import status_entries
 
 TERMINAL = ("Succeeded", "Failed", "Cancelled")
 SYMBOLS = {"Succeeded": "\u2714", "Running": "\u25b6", "Failed": "\u2716", "Skipped": "-", "Pending": "\u25cb"}
@@ -100,7 +101,7 @@ def render_tree(body: Mapping[str, Any], *, now: datetime, color: bool = False) 
     except ValueError as error:  # A cycle or duplicate name: the status message already says so.
         lines.append(f"  cannot draw the node tree: {error}")
         return "\n".join(lines) + "\n"
-    nodes = status.get("nodes") or {}
+    nodes = status_entries(status)
     rows = [("NODE", "PHASE", "ATTEMPTS", "DURATION", "EXIT", "DETAIL")]
     for name in order:
         entry = nodes.get(name) or {}
@@ -214,7 +215,7 @@ def run_logs(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     order, _ = node_depths(body.get("spec") or {})
-    nodes = (body.get("status") or {}).get("nodes") or {}
+    nodes = status_entries(body.get("status") or {})
     if args.node is not None and args.node not in order:
         print(f"error: Workflow {args.workflow} has no node {args.node!r}; its nodes are {', '.join(order)}",
               file=sys.stderr)

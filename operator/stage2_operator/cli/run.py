@@ -34,6 +34,7 @@ from .executors import RUN_METADATA, ContainerExecutor, ProcessExecutor
 from .local import Executor, LocalJob, find_operation_folder
 from .svg import render_svg
 from .validate import check_documents
+from ..nodestate import status_entries
 
 POLL_SECONDS = 0.05
 DEFAULT_WORKDIR = "stage2-runs"
@@ -225,7 +226,7 @@ def summary_table(local: LocalRun) -> str:
     rows = [("NODE", "OPERATION", "PHASE", "ATTEMPTS", "DURATION", "EXIT", "OUTPUTS")]
     for node in local.spec["nodes"]:
         name = node["name"]
-        entry = (local.status.get("nodes") or {}).get(name) or {}
+        entry = status_entries(local.status).get(name) or {}
         job = local.job_of(name)
         duration = None
         if job is not None:
@@ -309,7 +310,7 @@ def run_command(args: argparse.Namespace) -> int:
     parallelism = args.parallelism or workflow.spec.get("parallelism") or os.cpu_count() or 1
     local = LocalRun(workflow=workflow, operations=operations, executor=executor, run_dir=run_dir,
                      namespace=args.namespace, parallelism=parallelism,
-                     on_status=lambda status: progress.update(status.get("nodes") or {}))
+                     on_status=lambda status: progress.update(status_entries(status)))
     if not args.quiet:
         print(f"Workflow {workflow.name}: {len(workflow.spec['nodes'])} nodes, parallelism {parallelism}, "
               f"run directory {run_dir}")
