@@ -50,6 +50,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         prefix=GROUP, key="last-handled-configuration"
     )
     settings.posting.enabled = False
+    # kopf logs every successful handler call at INFO, several lines per
+    # Job or pod event; our own loggers report the actions taken.
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     settings.watching.server_timeout = 300
     config = OperatorConfig.from_env()
     if config.log_format == "json":
