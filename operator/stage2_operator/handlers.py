@@ -209,7 +209,7 @@ async def operation_changed(
                     timestamp(now))
 
 
-@kopf.on.event("", "v1", "configmaps", labels=OURS)
+@kopf.on.event("", "v1", "configmaps", labels=OURS, when=lambda type, **_: type == "DELETED")
 async def configmap_changed(
     type: str | None, body: kopf.Body, namespace: str, memo: kopf.Memo,
     workflow_jobs: kopf.Index[Any, Any], workflow_pods: kopf.Index[Any, Any],
