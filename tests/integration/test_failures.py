@@ -190,3 +190,24 @@ def test_deleted_payload_configmap_is_recreated(
     status = finished(k8s_api, namespace, "cmgone", timeout=120)
     assert status["phase"] == "Succeeded", status
     assert node_phase(k8s_api, namespace, "cmgone", "only") == "Succeeded"
+
+
+def test_eviction_does_not_use_a_retry(operator: Any, k8s_api: client.ApiClient, namespace: str) -> None:
+    source_with(k8s_api, namespace, "slow-source", command=sleeping_command(8), retries=0)
+    single_node(k8s_api, namespace, "evicted", "slow-source")
+    job = wait_for(
+        lambda: ((get_workflow(k8s_api, namespace, "evicted").get("status") or {}).get("nodes", {})
+                 .get("only", {}).get("job")),
+        timeout=30, message="the node's Job is named in status",
+    )
+    pod = wait_for(lambda: running_pod(k8s_api, namespace, job), timeout=60, message="the node's pod runs")
+    eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod.metadata.name, namespace=namespace))
+    client.CoreV1Api(k8s_api).create_namespaced_pod_eviction(pod.metadata.name, namespace, eviction)
+    status = finished(k8s_api, namespace, "evicted", timeout=120)
+    # retries is 0, so only a disruption that is not counted lets it succeed.
+    assert status["phase"] == "Succeeded", status
+    batch_job = client.BatchV1Api(k8s_api).read_namespaced_job(job, namespace)
+    assert not batch_job.status.failed
+    pods = client.CoreV1Api(k8s_api).list_namespaced_pod(namespace, label_selector=f"job-name={job}").items
+    assert [p.metadata.name for p in pods if p.status.phase == "Succeeded"] != [pod.metadata.name]
+    assert pod.metadata.uid not in {p.metadata.uid for p in pods}
