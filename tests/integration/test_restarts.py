@@ -36,7 +36,7 @@ from tests.support.operator import (
     workflow_phase_is,
 )
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 
 class OperatorProcess:
@@ -248,3 +248,41 @@ def test_status_conflicts_lose_nothing(
         terminal = [index for index, phase in enumerate(history) if phase in ("Succeeded", "Failed", "Skipped")]
         assert not terminal or terminal[0] == len(history) - 1, f"node {name} went {history}"
     assert counter > 10
+
+
+def test_soak_fifty_workflows_with_two_kills(
+    k8s_api: client.ApiClient, restart_namespace: str, operators: list[OperatorProcess]
+) -> None:
+    create_operation(k8s_api, restart_namespace, example_operation("text-source"))
+    create_operation(k8s_api, restart_namespace, example_operation("text-upper"))
+    operator = operators[0]
+    operator.start()
+    names = [f"soak-{index:02d}" for index in range(50)]
+    for name in names:
+        create_workflow(k8s_api, restart_namespace, name, {
+            "nodes": [
+                {"name": "say", "operation": "text-source", "parameters": {"Text": name}},
+                {"name": "shout", "operation": "text-upper", "inputs": {"Text": ["say"]}},
+            ]
+        })
+    custom = client.CustomObjectsApi(k8s_api)
+
+    def finished_count() -> int:
+        items = custom.list_namespaced_custom_object("stage2.dev", "v1alpha1", restart_namespace, "workflows")["items"]
+        return sum(1 for item in items if (item.get("status") or {}).get("phase") in ("Succeeded", "Failed"))
+
+    for threshold in (10, 30):
+        wait_for(lambda: finished_count() >= threshold, timeout=300, interval=1,
+                 message=f"{threshold} workflows finish before a kill")
+        operator.kill()
+        operator.start()
+    wait_for(lambda: finished_count() == len(names), timeout=400, interval=2, message="every workflow finishes")
+
+    items = custom.list_namespaced_custom_object("stage2.dev", "v1alpha1", restart_namespace, "workflows")["items"]
+    assert {item["status"]["phase"] for item in items} == {"Succeeded"}
+    jobs = client.BatchV1Api(k8s_api).list_namespaced_job(
+        restart_namespace, label_selector="app.kubernetes.io/managed-by=stage2-operator"
+    ).items
+    per_attempt = {(job.metadata.annotations["stage2.dev/workflow"], job.metadata.labels["stage2.dev/node"])
+                   for job in jobs}
+    assert len(jobs) == len(per_attempt) == 2 * len(names)
