@@ -147,24 +147,14 @@ async def workflow_changed(
     controller.enqueue(namespace, name)
 
 
-@kopf.on.event("batch", "v1", "jobs", labels=OURS)
-async def job_changed(
+@kopf.on.event("batch", "v1", "jobs", labels=OURS, id="job_changed")
+@kopf.on.event("", "v1", "pods", labels=OURS, id="pod_changed")
+async def child_changed(
     body: kopf.Body, namespace: str, memo: kopf.Memo,
     workflow_jobs: kopf.Index[Any, Any], workflow_pods: kopf.Index[Any, Any],
     operation_specs: kopf.Index[Any, Any], workflow_configmaps: kopf.Index[Any, Any], **_: Any,
 ) -> None:
-    controller = _attach(memo, workflow_jobs, workflow_pods, operation_specs, workflow_configmaps)
-    workflow = (body.metadata.annotations or {}).get(naming.ANNOTATION_WORKFLOW)
-    if workflow:
-        controller.enqueue(namespace, workflow)
-
-
-@kopf.on.event("", "v1", "pods", labels=OURS)
-async def pod_changed(
-    body: kopf.Body, namespace: str, memo: kopf.Memo,
-    workflow_jobs: kopf.Index[Any, Any], workflow_pods: kopf.Index[Any, Any],
-    operation_specs: kopf.Index[Any, Any], workflow_configmaps: kopf.Index[Any, Any], **_: Any,
-) -> None:
+    """Wake the Workflow that owns a changed Job or pod."""
     controller = _attach(memo, workflow_jobs, workflow_pods, operation_specs, workflow_configmaps)
     workflow = (body.metadata.annotations or {}).get(naming.ANNOTATION_WORKFLOW)
     if workflow:
