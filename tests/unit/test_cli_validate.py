@@ -44,14 +44,18 @@ def test_validate_reports_file_document_path(tmp_path, capsys):
     assert main(["validate", str(path)]) == 1
     out = capsys.readouterr().out
     assert f"{path}: document 2 (Workflow broken): spec.nodes[a].inputs[\"Text\"][0]: unknown upstream node" in out
-    assert 'spec.nodes[b].operation: Operation "missing-op" not found in namespace "default"' in out
+    assert ('spec.nodes[b].operation: Operation "missing-op" is not defined in the given files;'
+            " pass the file that defines it, add --operations-from PATH, or look it up with --cluster") in out
 
 
-def test_validate_namespace_in_messages(tmp_path, capsys):
+def test_validate_offline_ignores_namespace(tmp_path, capsys):
+    # Offline, a missing Operation is missing from the files, whatever the namespace.
     path = tmp_path / "broken.yaml"
     path.write_text(BROKEN)
     assert main(["validate", "--namespace", "geo", str(path)]) == 1
-    assert 'not found in namespace "geo"' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert 'Operation "missing-op" is not defined in the given files' in out
+    assert "geo" not in out
 
 
 def test_validate_json_format(tmp_path, capsys):

@@ -128,7 +128,17 @@ def check_documents(
                 operations=operations,
                 invalid_operations=invalid,
             )
-            problems.extend(Problem(document, error.path, error.message) for error in errors)
+            for error in errors:
+                message = error.message
+                missing = error.path.endswith(".operation") and " not found in namespace " in message
+                if missing and cluster is None:
+                    # Offline, the namespace means nothing: the fix is to pass the file.
+                    operation = message.split(" not found in namespace ", 1)[0].removeprefix("Operation ")
+                    message = (
+                        f"Operation {operation} is not defined in the given files; pass the file that defines it,"
+                        " add --operations-from PATH, or look it up with --cluster"
+                    )
+                problems.append(Problem(document, error.path, message))
     return problems
 
 
