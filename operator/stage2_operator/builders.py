@@ -165,7 +165,7 @@ def build_job(
     """Build the Job of one node.
 
     The pod runs the launcher with the image's own `python`; the launcher
-    appends the payload to the operation's command, so no shell ever sees it.
+    appends the payload to the operation's command, so no shell parses it.
     Retries are Job pod retries (`backoffLimit`), and a pod lost to a node
     disruption (eviction, preemption, node drain) is not counted against them.
     The timeout bounds each attempt (the pod's `activeDeadlineSeconds`); the

@@ -7,6 +7,7 @@ success, because every child name is deterministic.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -52,8 +53,6 @@ def load_api_client() -> client.ApiClient:
 
 
 def _message(error: ApiException) -> str:
-    import json
-
     try:
         body = json.loads(error.body or "{}")
     except ValueError:

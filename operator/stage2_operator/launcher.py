@@ -4,11 +4,11 @@ The controller ships this file's source in the node's payload ConfigMap and
 starts it with the image's own `python`, so it must run on any Python 3.6+
 with the standard library alone and must not import this package.
 
-It clears what an earlier attempt left in the output directory, runs the
-operation's command with the payload JSON as one extra argument (no shell),
-forwards SIGTERM and SIGINT, keeps the exit code, and reports what the node
-wrote in the container's termination message, which Kubernetes caps at
-4096 bytes.
+It clears what an earlier attempt left in the output directory and runs the
+operation's command with the payload JSON as one extra argument, with no
+shell. It forwards SIGTERM and SIGINT and keeps the exit code. At exit it
+reports what the node wrote in the container's termination message, which
+Kubernetes caps at 4096 bytes.
 
 Usage: python launcher.py -- COMMAND [ARG...]
 """
@@ -34,7 +34,7 @@ def log(message):
 
 
 def next_attempt(output_dir):
-    """Count attempts in a hidden file, so a retried pod knows its number."""
+    """Count attempts in a hidden file, so that a retried pod gets its attempt number."""
     path = os.path.join(output_dir, ATTEMPT_FILE)
     try:
         with open(path) as handle:

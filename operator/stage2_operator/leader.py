@@ -54,12 +54,12 @@ class LeaderElector:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                held = await asyncio.to_thread(self._try_acquire_or_renew)
+                renewed = await asyncio.to_thread(self._try_acquire_or_renew)
             except Exception as error:  # noqa: BLE001 - any failure counts as a failed renewal
                 logger.warning("leader election request failed: %s; will retry in %ds", error, RETRY_SECONDS)
-                held = False
+                renewed = False
             now = loop.time()
-            if held:
+            if renewed:
                 self._last_renewal = now
                 if not self._leading.is_set():
                     logger.info("became the leader as %s (Lease %s/%s)", self.identity, self.namespace, self.name)

@@ -304,8 +304,8 @@ def observe_node(
 ) -> tuple[bool, float | None]:
     """Update a started node from its Job and pods.
 
-    `operation` is the Operation as it is now, or None when it was deleted;
-    how the Job's result is read follows what the Job records about itself.
+    `operation` is the Operation as it is now, or None when it was deleted.
+    The Job's result is read by what the Job records about itself.
     Returns whether the planner must delete the Job (the node failed while
     the Job still runs, as after an image pull grace period), and in how many
     seconds the node should be looked at again, if a time-based change is due.
@@ -324,9 +324,9 @@ def observe_node(
 
 
 # Above this many nodes the status keeps full entries only for running and
-# failed nodes: succeeded and skipped nodes shrink to one map entry each and
-# pending nodes are left out, so that spec and status of a 2,000-node
-# Workflow stay within 256 KiB (well under etcd's 1.5 MiB object limit).
+# failed nodes. Succeeded and skipped nodes shrink to one map entry each, and
+# pending nodes are left out. Spec and status of a 2,000-node Workflow then
+# stay within 256 KiB, well under etcd's 1.5 MiB object limit.
 COMPACT_STATUS_ABOVE = 200
 
 

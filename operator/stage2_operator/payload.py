@@ -1,6 +1,6 @@
 """The Stage2 payload handed to an operation, and the paths it names.
 
-A node sees its own output directory at `/stage2/outputs/<port>/` and each
+A node mounts its own output directory at `/stage2/outputs/<port>/` and each
 upstream's output directory read-only at `/stage2/inputs/<port>/<upstream>/`.
 The payload lists, per input port, the exact file or directory each upstream
 produced, in the order the Workflow wires them.

@@ -1,7 +1,7 @@
 """The pure heart of the controller: from desired and observed state to actions and status.
 
 `plan()` takes a Workflow (spec and last status), its Operations, the Jobs,
-pods and payload ConfigMaps it owns and the current time, and returns the
+pods and payload ConfigMaps it owns, and the current time. It returns the
 objects to create, patch or delete, the complete new status, the Events to
 post and when to look again. It performs no I/O and imports neither kopf nor
 a Kubernetes client, so the controller, the local runner and the tests share

@@ -3,11 +3,11 @@
 The kopf handlers only enqueue Workflow keys. A few worker tasks take keys
 from a deduplicating queue, so one Workflow is never reconciled by two
 workers at once, and a key that changes during a pass is reconciled again
-afterwards. Each pass reads the Workflow fresh from the API server, reads
-its Jobs and pods from kopf's in-memory indexes, applies the plan's actions
-and replaces the status with the read resourceVersion as a precondition, so
-a concurrent change makes the write fail with 409 and the pass is retried
-from fresh state instead of overwriting it.
+afterwards. Each pass reads the Workflow fresh from the API server and its
+Jobs and pods from kopf's in-memory indexes, then applies the plan's actions.
+It replaces the status with the read resourceVersion as a precondition. A
+concurrent change therefore makes the write fail with 409, and the pass is
+retried from fresh state instead of overwriting it.
 """
 
 from __future__ import annotations

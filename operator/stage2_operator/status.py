@@ -1,8 +1,8 @@
 """Condition reasons, kstatus conditions and the human summary of a Workflow.
 
 kstatus (used by Flux, Argo CD and `kubectl wait`) reads `Ready`,
-`Reconciling` and `Stalled`: a finished success is `Ready=True`; a run in
-progress is `Reconciling=True`; a terminal failure is `Stalled=True`, since
+`Reconciling` and `Stalled`. A finished success is `Ready=True` and a run in
+progress is `Reconciling=True`. A terminal failure is `Stalled=True`, because
 `Ready=False` alone means "not there yet", not "failed".
 """
 
